@@ -1,0 +1,2 @@
+#include "cli.h"
+int gb_cmd_tokenizer(int argc, char **argv) { (void)argc; (void)argv; return 2; }
