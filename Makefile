@@ -8,24 +8,29 @@
 
 CC      ?= gcc
 SAN     ?=
-BUILD   := build$(if $(SAN),/san)
+BUILDDIR?= build
+BUILD   := $(BUILDDIR)$(if $(SAN),/san)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all,-O2 -g)
 CFLAGS  ?=
 CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(OPT) -fopenmp -Iinclude -Isrc -Itests -I$(BUILD)
 LDFLAGS += $(if $(SAN),-fsanitize=$(SAN))
-LDLIBS  += -lcjson -lm -fopenmp
+LDLIBS  += -lcjson -lz -lm -fopenmp
 
-LIB_SRC := $(sort $(wildcard src/core/*.c src/formats/*.c src/tokenizer/*.c))
+LIB_SRC := $(sort $(wildcard src/core/*.c src/formats/*.c src/tokenizer/*.c src/model/*.c src/train/*.c src/infer/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC:= $(sort $(wildcard tests/*.c tests/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
-BIN     := $(if $(SAN),$(BUILD)/glassbox,glassbox)
+BIN     := $(BUILD)/glassbox
 
 .PHONY: all lib test unit demo bench fuzz deps clean FORCE
-all: $(BIN) $(BUILD)/tests
+all: $(BIN) $(BUILD)/tests $(if $(SAN)$(filter-out build,$(BUILDDIR)),,glassbox)
+
+# ./glassbox at the top is the plain build's binary, for the README's commands
+glassbox: $(BUILD)/glassbox
+	cp $< $@
 
 lib: $(BUILD)/libglassbox.a
 
@@ -60,17 +65,17 @@ $(BUILD)/tests: $(TEST_OBJ) $(BUILD)/libglassbox.a
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=address,undefined all
-	@sh scripts/run-tests.sh
+	@sh scripts/run-tests.sh $(BUILDDIR)
 
 # One suite only: make unit [T=name-prefix]
 unit: all
-	GB_BIN=./$(BIN) ./$(BUILD)/tests $(T)
+	GB_BIN=$(BIN) ./$(BUILD)/tests $(T)
 
 demo: deps
-	@$(MAKE) --no-print-directory glassbox
+	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh
 
-bench: deps glassbox
+bench: deps all
 	@sh bench/run.sh
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
@@ -79,9 +84,9 @@ fuzz:
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$f -> build/fuzz/$$n"; \
 	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -Iinclude -Isrc \
-	    $$f $(LIB_SRC) -lcjson -lm -o build/fuzz/$$n || exit 1; done
+	    $$f $(LIB_SRC) -lcjson -lz -lm -o build/fuzz/$$n || exit 1; done
 
 clean:
-	rm -rf build glassbox
+	rm -rf $(BUILDDIR) glassbox
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -2,6 +2,7 @@
 # Runs the test binary twice — plain build, then AddressSanitizer + UBSan — and prints one
 # total line "N passed, N failed". Exits non-zero if anything failed.
 set -u
+B=${1:-build}
 total_pass=0
 total_fail=0
 run() { # label, test binary, glassbox binary
@@ -18,7 +19,7 @@ run() { # label, test binary, glassbox binary
     total_fail=$((total_fail + f))
 }
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 export ASAN_OPTIONS UBSAN_OPTIONS
-run "tests" build/tests ./glassbox
-run "tests under ASan+UBSan" build/san/tests build/san/glassbox
+run "tests" "$B/tests" "$B/glassbox"
+run "tests under ASan+UBSan" "$B/san/tests" "$B/san/glassbox"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

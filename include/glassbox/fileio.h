@@ -12,8 +12,9 @@
 
 #include "glassbox/error.h"
 
-/* Reads all of `path` into a new NUL-terminated buffer (*len excludes the NUL).
- * `max_size` caps what is accepted (0 = no cap). Caller frees with gb_free. */
+/* Reads all of `path` into a new NUL-terminated buffer (*len excludes the NUL); a gzip
+ * file (.gz, detected by its magic) is inflated. `max_size` caps what is accepted
+ * (0 = no cap). Caller frees with gb_free. A truncated/corrupt gzip is GB_ERR_FORMAT. */
 gb_status gb_read_file(const char *path, size_t max_size, char **data, size_t *len);
 
 typedef struct gb_atomic_file {
