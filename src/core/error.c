@@ -10,7 +10,7 @@ static _Thread_local char last_error[1024];
 gb_status gb_errorf(gb_status code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(last_error, sizeof last_error, fmt, ap); /* Flawfinder: ignore (fmt checked at each call site) */
     va_end(ap);
     return code;
 }
