@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef void (*gb_test_fn)(void);
 void gb_test_register(const char *name, gb_test_fn fn);
