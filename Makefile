@@ -19,7 +19,7 @@ LDLIBS  += -lcjson -lz -lm -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/formats/*.c src/tokenizer/*.c src/model/*.c src/train/*.c src/infer/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
-TEST_SRC:= $(sort $(wildcard tests/*.c tests/*/*.c))
+TEST_SRC:= $(filter-out tests/fuzz/%,$(sort $(wildcard tests/*.c tests/*/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ:= $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
