@@ -1,6 +1,7 @@
 /* libFuzzer harness: arbitrary bytes as a token shard file (make fuzz; build/fuzz/fuzz_shard). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "glassbox/shard.h"
