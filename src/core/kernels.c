@@ -1,0 +1,429 @@
+/* glassbox — portable fp32 training kernels (see kernels.h for the contracts).
+ *
+ * Every `omp parallel for` below runs over a fixed index range with a static schedule, and
+ * each output element is produced by exactly one iteration that sums in a fixed order, so
+ * the bits never depend on how many threads there are or when they run. */
+#include "core/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Σ a·b with eight lanes summed pairwise at the end: a fixed order that a compiler can
+ * vectorise without reassociating. */
+static inline float dot_f32(const float *restrict a, const float *restrict b, int n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    for (int k = 0; i < n; i++, k++) acc[k] += a[i] * b[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* y (n) += a · x */
+static inline void axpy_f32(float *restrict y, float a, const float *restrict x, int n) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* ---- matmul ---------------------------------------------------------------------------- */
+
+enum { MM_ROWS = 32, MM_COLS = 64, MM_BROWS = 16, MM_BCOLS = 8 };
+
+void gb_matmul_forward(float *restrict out, const float *restrict in, const float *restrict w,
+                       const float *restrict b, int64_t N, int C, int OC) {
+    /* tiles of MM_ROWS tokens × MM_COLS output channels keep a slice of w in cache */
+    int64_t nrb = (N + MM_ROWS - 1) / MM_ROWS, ncb = (OC + MM_COLS - 1) / MM_COLS;
+#pragma omp parallel for schedule(static)
+    for (int64_t tile = 0; tile < nrb * ncb; tile++) {
+        int64_t n0 = tile / ncb * MM_ROWS, n1 = n0 + MM_ROWS < N ? n0 + MM_ROWS : N;
+        int o0 = (int)(tile % ncb) * MM_COLS, o1 = o0 + MM_COLS < OC ? o0 + MM_COLS : OC;
+        for (int64_t n = n0; n < n1; n++) {
+            const float *x = in + n * C;
+            float *y = out + n * OC;
+            for (int o = o0; o < o1; o++) y[o] = (b ? b[o] : 0.0f) + dot_f32(x, w + (int64_t)o * C, C);
+        }
+    }
+}
+
+void gb_matmul_backward(float *restrict dinp, float *restrict dw, float *restrict db,
+                        const float *restrict dout, const float *restrict in,
+                        const float *restrict w, int64_t N, int C, int OC) {
+    if (dinp) {
+        /* each row of dinp sums over o in ascending order */
+        int64_t nrb = (N + MM_BROWS - 1) / MM_BROWS;
+#pragma omp parallel for schedule(static)
+        for (int64_t rb = 0; rb < nrb; rb++) {
+            int64_t n0 = rb * MM_BROWS, n1 = n0 + MM_BROWS < N ? n0 + MM_BROWS : N;
+            for (int64_t n = n0; n < n1; n++) memset(dinp + n * C, 0, (size_t)C * sizeof(float));
+            for (int o0 = 0; o0 < OC; o0 += MM_COLS) {
+                int o1 = o0 + MM_COLS < OC ? o0 + MM_COLS : OC;
+                for (int64_t n = n0; n < n1; n++)
+                    for (int o = o0; o < o1; o++)
+                        axpy_f32(dinp + n * C, dout[n * OC + o], w + (int64_t)o * C, C);
+            }
+        }
+    }
+    /* each row of dw (and each db) sums over n in ascending order */
+    int nob = (OC + MM_BCOLS - 1) / MM_BCOLS;
+#pragma omp parallel for schedule(static)
+    for (int ob = 0; ob < nob; ob++) {
+        int o0 = ob * MM_BCOLS, o1 = o0 + MM_BCOLS < OC ? o0 + MM_BCOLS : OC;
+        for (int64_t n0 = 0; n0 < N; n0 += 64) {
+            int64_t n1 = n0 + 64 < N ? n0 + 64 : N;
+            for (int o = o0; o < o1; o++) {
+                float *dwo = dw + (int64_t)o * C;
+                for (int64_t n = n0; n < n1; n++) {
+                    float d = dout[n * OC + o];
+                    axpy_f32(dwo, d, in + n * C, C);
+                    if (db) db[o] += d;
+                }
+            }
+        }
+    }
+}
+
+/* ---- norms ----------------------------------------------------------------------------- */
+
+enum { NORM_CBLOCK = 16 }; /* channels per task when summing dw/db over rows */
+
+void gb_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
+                          const float *restrict in, const float *restrict w,
+                          const float *restrict b, int64_t N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = in + n * C;
+        double s = 0, v = 0;
+        for (int c = 0; c < C; c++) s += x[c];
+        double mu = s / C;
+        for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
+        float m = (float)mu, r = (float)(1.0 / sqrt(v / C + eps));
+        float *y = out + n * C;
+        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
+        mean[n] = m, rstd[n] = r;
+    }
+}
+
+void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *restrict db,
+                           const float *restrict dout, const float *restrict in,
+                           const float *restrict w, const float *restrict mean,
+                           const float *restrict rstd, int64_t N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = in + n * C, *dy = dout + n * C;
+        float m = mean[n], r = rstd[n];
+        double sd = 0, sdx = 0; /* mean of dx̂ and of dx̂·x̂ */
+        for (int c = 0; c < C; c++) {
+            float dn = w[c] * dy[c];
+            sd += dn, sdx += dn * ((x[c] - m) * r);
+        }
+        float a = (float)(sd / C), bb = (float)(sdx / C);
+        float *dx = dinp + n * C;
+        for (int c = 0; c < C; c++) {
+            float xh = (x[c] - m) * r;
+            dx[c] += (w[c] * dy[c] - a - xh * bb) * r;
+        }
+    }
+    int ncb = (C + NORM_CBLOCK - 1) / NORM_CBLOCK;
+#pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < ncb; cb++) {
+        int c0 = cb * NORM_CBLOCK, c1 = c0 + NORM_CBLOCK < C ? c0 + NORM_CBLOCK : C;
+        for (int64_t n = 0; n < N; n++) {
+            const float *x = in + n * C, *dy = dout + n * C;
+            for (int c = c0; c < c1; c++) {
+                dw[c] += dy[c] * ((x[c] - mean[n]) * rstd[n]);
+                if (db) db[c] += dy[c];
+            }
+        }
+    }
+}
+
+void gb_rmsnorm_forward(float *restrict out, float *restrict rstd, const float *restrict in,
+                        const float *restrict w, int64_t N, int C, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = in + n * C;
+        double ss = 0;
+        for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+        float r = (float)(1.0 / sqrt(ss / C + eps));
+        float *y = out + n * C;
+        for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
+        rstd[n] = r;
+    }
+}
+
+void gb_rmsnorm_backward(float *restrict dinp, float *restrict dw, const float *restrict dout,
+                         const float *restrict in, const float *restrict w,
+                         const float *restrict rstd, int64_t N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = in + n * C, *dy = dout + n * C;
+        float r = rstd[n];
+        double sdx = 0;
+        for (int c = 0; c < C; c++) sdx += (w[c] * dy[c]) * (x[c] * r);
+        float bb = (float)(sdx / C);
+        float *dx = dinp + n * C;
+        for (int c = 0; c < C; c++) dx[c] += (w[c] * dy[c] - x[c] * r * bb) * r;
+    }
+    int ncb = (C + NORM_CBLOCK - 1) / NORM_CBLOCK;
+#pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < ncb; cb++) {
+        int c0 = cb * NORM_CBLOCK, c1 = c0 + NORM_CBLOCK < C ? c0 + NORM_CBLOCK : C;
+        for (int64_t n = 0; n < N; n++)
+            for (int c = c0; c < c1; c++) dw[c] += dout[n * C + c] * (in[n * C + c] * rstd[n]);
+    }
+}
+
+/* ---- embeddings ------------------------------------------------------------------------ */
+
+void gb_embedding_forward(float *restrict out, const int32_t *restrict tok,
+                          const float *restrict wte, const float *restrict wpe, int B, int T,
+                          int C) {
+#pragma omp parallel for schedule(static)
+    for (int64_t bt = 0; bt < (int64_t)B * T; bt++) {
+        const float *e = wte + (int64_t)tok[bt] * C, *p = wpe ? wpe + (bt % T) * C : NULL;
+        float *y = out + bt * C;
+        for (int c = 0; c < C; c++) y[c] = e[c] + (p ? p[c] : 0.0f);
+    }
+}
+
+void gb_embedding_backward(float *restrict dwte, float *restrict dwpe, const float *restrict dout,
+                           const int32_t *restrict tok, int B, int T, int C) {
+    /* a token may repeat, so split channels, not rows; rows are added in order */
+    int ncb = (C + NORM_CBLOCK - 1) / NORM_CBLOCK;
+#pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < ncb; cb++) {
+        int c0 = cb * NORM_CBLOCK, c1 = c0 + NORM_CBLOCK < C ? c0 + NORM_CBLOCK : C;
+        for (int64_t bt = 0; bt < (int64_t)B * T; bt++) {
+            float *d = dwte + (int64_t)tok[bt] * C;
+            for (int c = c0; c < c1; c++) d[c] += dout[bt * C + c];
+        }
+    }
+    if (!dwpe) return;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) axpy_f32(dwpe + (int64_t)t * C, 1.0f, dout + ((int64_t)b * T + t) * C, C);
+}
+
+/* ---- rotary positions ------------------------------------------------------------------ */
+
+/* rotates the q and k heads of every token by +angle (dir 1) or -angle (dir -1) */
+static void rope_apply(float *qkv, const float *restrict cos_t, const float *restrict sin_t, int B,
+                       int T, int NH, int NKV, int HS, float dir) {
+    int QKV = (NH + 2 * NKV) * HS, half = HS / 2;
+#pragma omp parallel for schedule(static)
+    for (int64_t bt = 0; bt < (int64_t)B * T; bt++) {
+        const float *cs = cos_t + (bt % T) * half, *sn = sin_t + (bt % T) * half;
+        float *row = qkv + bt * QKV;
+        for (int h = 0; h < NH + NKV; h++) { /* q heads then k heads: contiguous */
+            float *x = row + (int64_t)h * HS;
+            for (int i = 0; i < half; i++) {
+                float c = cs[i], s = dir * sn[i], x0 = x[2 * i], x1 = x[2 * i + 1];
+                x[2 * i] = x0 * c - x1 * s;
+                x[2 * i + 1] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+void gb_rope_forward(float *qkv, const float *restrict cos_t, const float *restrict sin_t, int B,
+                     int T, int NH, int NKV, int HS) {
+    rope_apply(qkv, cos_t, sin_t, B, T, NH, NKV, HS, 1.0f);
+}
+
+void gb_rope_backward(float *dqkv, const float *restrict cos_t, const float *restrict sin_t, int B,
+                      int T, int NH, int NKV, int HS) {
+    /* the rotation is orthogonal: its transpose is the rotation by -angle */
+    rope_apply(dqkv, cos_t, sin_t, B, T, NH, NKV, HS, -1.0f);
+}
+
+/* ---- activations ----------------------------------------------------------------------- */
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/π) */
+
+void gb_gelu_forward(float *restrict out, const float *restrict in, int64_t n) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float x = in[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void gb_gelu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
+                      int64_t n) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float x = in[i];
+        float th = tanhf(GELU_K * (x + 0.044715f * x * x * x));
+        float grad = 0.5f * (1.0f + th) +
+                     0.5f * x * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] = grad * dout[i];
+    }
+}
+
+void gb_swiglu_forward(float *restrict out, const float *restrict in, int64_t N, int F) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = in + n * 2 * F, *u = g + F;
+        float *y = out + n * F;
+        for (int i = 0; i < F; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
+}
+
+void gb_swiglu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
+                        int64_t N, int F) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *g = in + n * 2 * F, *u = g + F, *dy = dout + n * F;
+        float *dg = dinp + n * 2 * F, *du = dg + F;
+        for (int i = 0; i < F; i++) {
+            float sig = 1.0f / (1.0f + expf(-g[i]));
+            dg[i] = dy[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+            du[i] = dy[i] * g[i] * sig;
+        }
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------------- */
+
+void gb_attention_forward(float *restrict out, float *restrict lse, float *restrict scratch,
+                          const float *restrict qkv, int B, int T, int NH, int NKV, int HS) {
+    int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, G = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    /* one task per (batch, head): its scratch row holds one query's scores at a time */
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH, g = h / G;
+        float *s = scratch + (int64_t)bh * T;
+        const float *base = qkv + (int64_t)b * T * QKV;
+        for (int i = 0; i < T; i++) {
+            const float *q = base + (int64_t)i * QKV + h * HS;
+            float mx = -INFINITY;
+            for (int j = 0; j <= i; j++) {
+                s[j] = dot_f32(q, base + (int64_t)j * QKV + C + g * HS, HS) * scale;
+                if (s[j] > mx) mx = s[j];
+            }
+            double sum = 0;
+            for (int j = 0; j <= i; j++) sum += (s[j] = expf(s[j] - mx));
+            float inv = (float)(1.0 / sum);
+            float *o = out + ((int64_t)b * T + i) * C + h * HS;
+            memset(o, 0, (size_t)HS * sizeof(float));
+            for (int j = 0; j <= i; j++) axpy_f32(o, s[j] * inv, base + (int64_t)j * QKV + C + KVC + g * HS, HS);
+            lse[(int64_t)bh * T + i] = mx + (float)log(sum);
+        }
+    }
+}
+
+void gb_attention_backward(float *restrict dqkv, const float *restrict dout,
+                           const float *restrict qkv, const float *restrict out,
+                           const float *restrict lse, int B, int T, int NH, int NKV, int HS) {
+    int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, G = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    /* One task per (batch, kv head): it owns dk, dv of that kv head and dq of the G query
+     * heads that read it, so no two tasks write the same element and each sums in order. */
+#pragma omp parallel for schedule(static)
+    for (int bg = 0; bg < B * NKV; bg++) {
+        int b = bg / NKV, g = bg % NKV;
+        const float *base = qkv + (int64_t)b * T * QKV;
+        float *dbase = dqkv + (int64_t)b * T * QKV;
+        for (int t = 0; t < T; t++) {
+            float *row = dbase + (int64_t)t * QKV;
+            memset(row + g * G * HS, 0, (size_t)G * HS * sizeof(float));
+            memset(row + C + g * HS, 0, (size_t)HS * sizeof(float));
+            memset(row + C + KVC + g * HS, 0, (size_t)HS * sizeof(float));
+        }
+        for (int h = g * G; h < (g + 1) * G; h++) {
+            for (int i = 0; i < T; i++) {
+                const float *q = base + (int64_t)i * QKV + h * HS;
+                float *dq = dbase + (int64_t)i * QKV + h * HS;
+                const float *dy = dout + ((int64_t)b * T + i) * C + h * HS;
+                const float *y = out + ((int64_t)b * T + i) * C + h * HS;
+                float D = dot_f32(dy, y, HS); /* Σ_j p_ij dp_ij */
+                float l = lse[((int64_t)b * NH + h) * T + i];
+                for (int j = 0; j <= i; j++) {
+                    const float *k = base + (int64_t)j * QKV + C + g * HS, *v = k + KVC;
+                    float *dk = dbase + (int64_t)j * QKV + C + g * HS, *dv = dk + KVC;
+                    float p = expf(dot_f32(q, k, HS) * scale - l);
+                    float ds = p * (dot_f32(dy, v, HS) - D) * scale;
+                    axpy_f32(dv, p, dy, HS);
+                    axpy_f32(dq, ds, k, HS);
+                    axpy_f32(dk, ds, q, HS);
+                }
+            }
+        }
+    }
+}
+
+/* ---- loss ------------------------------------------------------------------------------ */
+
+float gb_crossentropy_forward(float *restrict lse, const float *restrict logits,
+                              const int32_t *restrict targets, int64_t N, int V) {
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = logits + n * V;
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++)
+            if (x[i] > mx) mx = x[i];
+        double s = 0;
+        for (int i = 0; i < V; i++) s += expf(x[i] - mx);
+        lse[n] = mx + (float)log(s);
+    }
+    double loss = 0;
+    for (int64_t n = 0; n < N; n++) loss += (double)lse[n] - logits[n * V + targets[n]];
+    return (float)(loss / (double)N);
+}
+
+void gb_crossentropy_backward(float *logits, const float *restrict lse,
+                              const int32_t *restrict targets, int64_t N, int V, float dloss) {
+    float scale = dloss / (float)N;
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        float *x = logits + n * V;
+        for (int i = 0; i < V; i++) x[i] = expf(x[i] - lse[n]) * scale;
+        x[targets[n]] -= scale;
+    }
+}
+
+/* ---- small vector ops ------------------------------------------------------------------ */
+
+void gb_add_forward(float *restrict out, const float *restrict a, const float *restrict b,
+                    int64_t n) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+enum { SUMSQ_CHUNK = 4096, SUMSQ_GROUP = 64 };
+
+double gb_sumsq(const float *x, int64_t n) {
+    /* chunks of fixed size, summed in order: the result does not depend on threads */
+    double total = 0;
+    for (int64_t g0 = 0; g0 < n; g0 += (int64_t)SUMSQ_CHUNK * SUMSQ_GROUP) {
+        double part[SUMSQ_GROUP] = {0};
+#pragma omp parallel for schedule(static)
+        for (int k = 0; k < SUMSQ_GROUP; k++) {
+            int64_t i0 = g0 + (int64_t)k * SUMSQ_CHUNK, i1 = i0 + SUMSQ_CHUNK < n ? i0 + SUMSQ_CHUNK : n;
+            double s = 0;
+            for (int64_t i = i0; i < i1; i++) s += (double)x[i] * x[i];
+            part[k] = s;
+        }
+        for (int k = 0; k < SUMSQ_GROUP; k++) total += part[k];
+    }
+    return total;
+}
+
+void gb_scale(float *x, float s, int64_t n) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
+void gb_adamw_update(float *restrict p, const float *restrict g, float *restrict m,
+                     float *restrict v, int64_t n, const gb_adamw_scalars *s) {
+    gb_adamw_scalars k = *s;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float pi = p[i] * k.decay_mul;
+        float mi = m[i] * k.beta1 + k.one_minus_beta1 * g[i];
+        float vi = v[i] * k.beta2 + k.one_minus_beta2 * (g[i] * g[i]);
+        float denom = sqrtf(vi) / k.bc2_sqrt + k.eps;
+        p[i] = pi - k.step_size * (mi / denom);
+        m[i] = mi, v[i] = vi;
+    }
+}

@@ -1,0 +1,63 @@
+/* glassbox — AdamW and gradient-norm clipping over the model's parameter block.
+ *
+ * The scalars are computed in double and rounded to float once, the way torch.optim.AdamW's
+ * Python code hands Python floats to float32 tensor ops, so the two agree to rounding. */
+#include <math.h>
+#include <string.h>
+
+#include "core/kernels.h"
+#include "glassbox/mem.h"
+#include "glassbox/model.h"
+
+gb_status gb_adamw_init(gb_adamw *opt, const gb_model *m, float beta1, float beta2, float eps,
+                        float weight_decay) {
+    memset(opt, 0, sizeof *opt);
+    opt->beta1 = beta1, opt->beta2 = beta2, opt->eps = eps, opt->weight_decay = weight_decay;
+    opt->n = m->n_floats;
+    opt->m = gb_calloc((size_t)m->n_floats, sizeof(float));
+    opt->v = gb_calloc((size_t)m->n_floats, sizeof(float));
+    if (!opt->m || !opt->v) {
+        gb_adamw_free(opt);
+        return gb_errorf(GB_ERR_NOMEM, "adamw: cannot allocate moments for %lld parameters",
+                         (long long)m->n_params);
+    }
+    return GB_OK;
+}
+
+void gb_adamw_free(gb_adamw *opt) {
+    gb_free(opt->m);
+    gb_free(opt->v);
+    opt->m = opt->v = NULL;
+}
+
+void gb_adamw_step(gb_adamw *opt, gb_model *m, float lr) {
+    GB_ASSERT(m->grads && opt->m && opt->n == m->n_floats);
+    opt->step++;
+    double b1 = opt->beta1, b2 = opt->beta2, t = (double)opt->step;
+    gb_adamw_scalars s = {
+        .beta1 = (float)b1,
+        .one_minus_beta1 = (float)(1.0 - b1),
+        .beta2 = (float)b2,
+        .one_minus_beta2 = (float)(1.0 - b2),
+        .eps = opt->eps,
+        .step_size = (float)((double)lr / (1.0 - pow(b1, t))),
+        .bc2_sqrt = (float)sqrt(1.0 - pow(b2, t)),
+    };
+    float decay_mul = (float)(1.0 - (double)lr * (double)opt->weight_decay);
+    for (int i = 0; i < m->n_tensors; i++) {
+        const gb_tensor_info *ti = &m->tensors[i];
+        s.decay_mul = ti->decay ? decay_mul : 1.0f;
+        int64_t o = ti->offset;
+        gb_adamw_update(m->params + o, m->grads + o, opt->m + o, opt->v + o, ti->numel, &s);
+    }
+}
+
+float gb_model_clip_grad_norm(gb_model *m, float max_norm) {
+    GB_ASSERT(m->grads);
+    float norm = (float)sqrt(gb_sumsq(m->grads, m->n_floats));
+    if (max_norm > 0.0f) { /* torch: coef = max_norm / (norm + 1e-6), clamped to 1 */
+        float coef = max_norm / (norm + 1e-6f);
+        if (coef < 1.0f) gb_scale(m->grads, coef, m->n_floats);
+    }
+    return norm;
+}
