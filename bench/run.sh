@@ -1,0 +1,5 @@
+#!/bin/sh
+# Every benchmark, one after another (make bench).
+set -e
+cd "$(dirname "$0")/.."
+sh bench/tokenizer/train.sh
