@@ -14,3 +14,10 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
 fi
+# The tokenizer oracle (OpenAI's tiktoken and JS ports, pinned in tests/ref/gpt2): optional,
+# the live test skips without it; never fails the script (e.g. offline).
+ORACLE="$(dirname "$0")/../tests/ref/gpt2"
+if command -v npm >/dev/null 2>&1 && [ ! -d "$ORACLE/node_modules" ]; then
+    npm ci --silent --prefix "$ORACLE" >/dev/null 2>&1 ||
+        echo "deps: npm ci in tests/ref/gpt2 failed (offline?); the live tokenizer oracle test will skip" >&2
+fi
