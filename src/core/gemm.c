@@ -1,0 +1,429 @@
+/* glassbox — fp32 GEMM driver: blocking, packing, threads, kernel choice (see gemm.h).
+ *
+ * Loop nest (GotoBLAS / BLIS), for one gb_sgemm call:
+ *
+ *   for jc in N step NC                       B block (KC x NC) shared by all threads, in L3
+ *     for pc in K step KC                     each output element's K-sum goes block by block
+ *       pack B[pc.., jc..] cooperatively      into NR-column micro-panels; barrier
+ *       for ic in my rows step MC             A block (MC x KC) private to a thread, in L2
+ *         pack A[ic.., pc..]                  into MR-row micro-panels
+ *         for jr in my NR-panels              B micro-panel (KC x NR) stays in L1
+ *           for ir in MR-panels of the block  micro-kernel: MR x NR accumulators in registers
+ *       barrier
+ *
+ * Threads form a tm x tn grid over the output (rows split in MR tiles, NR-panels split
+ * within each NC block); the split points are multiples of MR and NR, so the micro-tile grid
+ * is the same for every thread count. KC depends only on K and the kernel. Together these make
+ * the result the same bits for any thread count: an element's value depends only on its
+ * tile's kernel call sequence over pc, which no split changes. */
+#include "core/gemm.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "core/gemm_internal.h"
+#include "glassbox/mem.h"
+#include "glassbox/sys.h"
+
+/* ---- kernels ------------------------------------------------------------------------- */
+
+/* One kernel and the blocking that suits it. mc, kc, nc are upper bounds; the driver evens
+ * them out per call (kc from K alone, so the K-sum order never depends on anything else). */
+typedef struct {
+    const char *name;
+    gb_gemm_isa isa;
+    int mr, nr;
+    int64_t mc, kc, nc;
+    gemm_ukernel kernel;
+} gemm_impl;
+
+#define SC_MR 4
+#define SC_NR 8
+
+/* The portable reference micro-kernel (contract in gemm_internal.h, with a separate multiply
+ * and add instead of the fused one: plain C may not have a fast fma). */
+static void ukernel_scalar(int64_t kc, const float *restrict a, const float *restrict b,
+                           float *restrict c, int64_t ldc, float alpha, float beta,
+                           const float *restrict bias) {
+    float acc[SC_MR][SC_NR] = {{0}};
+    for (int64_t k = 0; k < kc; k++) {
+        for (int i = 0; i < SC_MR; i++) {
+            float ai = a[i];
+            for (int j = 0; j < SC_NR; j++) acc[i][j] += ai * b[j];
+        }
+        a += SC_MR;
+        b += SC_NR;
+    }
+    for (int i = 0; i < SC_MR; i++) {
+        float *ci = c + i * ldc;
+        for (int j = 0; j < SC_NR; j++) {
+            float t = acc[i][j];
+            if (alpha != 1.0f) t = alpha * t;
+            if (beta == 1.0f) t = t + ci[j];
+            else if (beta != 0.0f) t = t + beta * ci[j];
+            if (bias) t = t + bias[j];
+            ci[j] = t;
+        }
+    }
+}
+
+static const gemm_impl impl_scalar = {"scalar", GB_GEMM_SCALAR, SC_MR, SC_NR, 128, 256, 2048,
+                                      ukernel_scalar};
+#if defined(__x86_64__) || defined(__i386__)
+#define GEMM_X86 1
+/* Zen 3 (L1d 32 KiB, L2 512 KiB per core): a 256 x 16 B micro-panel is 16 KiB of L1, a
+ * 120 x 256 A block 120 KiB of L2, a 256 x 4096 B block 4 MiB of the shared L3. */
+static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 256, 4096,
+                                    gemm_ukernel_avx2_6x16};
+/* Skylake-SP / Zen 4 (L1d 32-48 KiB, L2 1-2 MiB): 256 x 32 B micro-panel 32 KiB. */
+static const gemm_impl impl_avx512 = {"avx512", GB_GEMM_AVX512, 12, 32, 240, 256, 4096,
+                                      gemm_ukernel_avx512_12x32};
+#endif
+
+static const gemm_impl *active;
+
+static int cpu_runs(gb_gemm_isa isa) {
+    switch (isa) {
+    case GB_GEMM_SCALAR: return 1;
+#ifdef GEMM_X86
+    case GB_GEMM_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case GB_GEMM_AVX512: __builtin_cpu_init(); return __builtin_cpu_supports("avx512f");
+#endif
+    default: return 0;
+    }
+}
+
+static const gemm_impl *impl_for(gb_gemm_isa isa) {
+    switch (isa) {
+#ifdef GEMM_X86
+    case GB_GEMM_AVX2: return &impl_avx2;
+    case GB_GEMM_AVX512: return &impl_avx512;
+#endif
+    default: return &impl_scalar;
+    }
+}
+
+static const gemm_impl *best_impl(void) {
+    if (cpu_runs(GB_GEMM_AVX512)) return impl_for(GB_GEMM_AVX512);
+    if (cpu_runs(GB_GEMM_AVX2)) return impl_for(GB_GEMM_AVX2);
+    return &impl_scalar;
+}
+
+/* The first call may race with another first call; both store the same pointer. */
+static const gemm_impl *get_impl(void) {
+    const gemm_impl *im = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    if (!im) {
+        im = best_impl();
+        __atomic_store_n(&active, im, __ATOMIC_RELEASE);
+    }
+    return im;
+}
+
+int gb_gemm_use(gb_gemm_isa isa) {
+    if (isa == GB_GEMM_AUTO) {
+        __atomic_store_n(&active, best_impl(), __ATOMIC_RELEASE);
+        return 1;
+    }
+    if (!cpu_runs(isa)) return 0;
+    __atomic_store_n(&active, impl_for(isa), __ATOMIC_RELEASE);
+    return 1;
+}
+
+const char *gb_gemm_kernel_name(void) { return get_impl()->name; }
+
+/* ---- packing ------------------------------------------------------------------------- */
+
+/* dst: the MR-row micro-panels of op(A)[i0 .. i0+m, p0 .. p0+kc], each kc x mr, rows past
+ * m zero (the kernel always runs full tiles; the padding never reaches C). */
+static void pack_a(float *restrict dst, const float *restrict A, int64_t lda, int transA,
+                   int64_t i0, int64_t m, int64_t p0, int64_t kc, int mr) {
+    for (int64_t ir = 0; ir < m; ir += mr) {
+        int rows = m - ir < mr ? (int)(m - ir) : mr;
+        if (!transA) {
+            for (int r = 0; r < rows; r++) {
+                const float *src = A + (i0 + ir + r) * lda + p0;
+                for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = src[k];
+            }
+            for (int r = rows; r < mr; r++)
+                for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = A + (p0 + k) * lda + i0 + ir;
+                float *d = dst + k * mr;
+                for (int r = 0; r < rows; r++) d[r] = src[r];
+                for (int r = rows; r < mr; r++) d[r] = 0.0f;
+            }
+        }
+        dst += kc * mr;
+    }
+}
+
+/* dst: NR-column micro-panel q0 .. q1-1 of op(B)[p0 .. p0+kc, j0 .. j0+n], each kc x nr at
+ * dst + q*kc*nr, columns past n zero. */
+static void pack_b(float *restrict dst, const float *restrict B, int64_t ldb, int transB,
+                   int64_t p0, int64_t kc, int64_t j0, int64_t n, int nr, int64_t q0,
+                   int64_t q1) {
+    for (int64_t q = q0; q < q1; q++) {
+        float *d = dst + q * kc * nr;
+        int64_t jq = q * nr;
+        int cols = n - jq < nr ? (int)(n - jq) : nr;
+        if (!transB) {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = B + (p0 + k) * ldb + j0 + jq;
+                float *dk = d + k * nr;
+                for (int c = 0; c < cols; c++) dk[c] = src[c];
+                for (int c = cols; c < nr; c++) dk[c] = 0.0f;
+            }
+        } else {
+            for (int c = 0; c < cols; c++) {
+                const float *src = B + (j0 + jq + c) * ldb + p0;
+                for (int64_t k = 0; k < kc; k++) d[k * nr + c] = src[k];
+            }
+            for (int c = cols; c < nr; c++)
+                for (int64_t k = 0; k < kc; k++) d[k * nr + c] = 0.0f;
+        }
+    }
+}
+
+/* ---- driver -------------------------------------------------------------------------- */
+
+typedef struct {
+    const gemm_impl *im;
+    int transA, transB;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B, *bias;
+    int64_t lda, ldb, ldc;
+    float *C;
+    int64_t kcb, ncb, mcmax; /* K block (from K only), N block, largest A block rows */
+    float *bpack;            /* kcb x ncb, shared */
+    float *apack;            /* nthreads x (mcmax x kcb), one per thread */
+} gemm_job;
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Splits n units into parts as even as possible: [start of part p, start of part p+1). */
+static int64_t split(int64_t n, int parts, int p) { return n * p / parts; }
+
+/* Chooses the thread grid tm x tn (tm·tn = nt) that minimises the busiest thread's work:
+ * its padded tile area times K, plus packing (each thread packs its rows of A once per NC
+ * block, and an nt-th of B). Ties go to more row splits, which pack A once in all. */
+static void choose_grid(const gemm_impl *im, int64_t M, int64_t N, int64_t K, int nt, int *tm,
+                        int *tn) {
+    const double pack_cost = 8.0; /* packing one float ~ this many multiply-adds */
+    int64_t mt = cdiv(M, im->mr), nb = cdiv(N, im->nc);
+    int64_t nt_panels = cdiv(N < im->nc ? N : im->nc, im->nr);
+    double best = 0;
+    for (int a = nt; a >= 1; a--) {
+        if (nt % a) continue;
+        int b = nt / a;
+        double rows = (double)cdiv(mt, a) * im->mr, cols = (double)cdiv(nt_panels, b) * im->nr;
+        double work = rows * cols * (double)nb * (double)K + pack_cost * rows * (double)K * nb +
+                      pack_cost * (double)N * (double)K / nt;
+        if (a == nt || work < best * 0.999) {
+            best = work;
+            *tm = a;
+            *tn = b;
+        }
+    }
+}
+
+/* One thread's part of the job; every thread of the team runs it (barriers inside). */
+static void gemm_thread(const gemm_job *jb, int t, int nt) {
+    const gemm_impl *im = jb->im;
+    const int mr = im->mr, nr = im->nr;
+    int tm = 1, tn = 1;
+    choose_grid(im, jb->M, jb->N, jb->K, nt, &tm, &tn);
+    int ti = t / tn, tj = t % tn;
+    int64_t mt = cdiv(jb->M, mr);
+    int64_t row0 = split(mt, tm, ti) * mr, row1 = split(mt, tm, ti + 1) * mr;
+    if (row1 > jb->M) row1 = jb->M;
+    int64_t myrows = row1 - row0;
+    /* even A blocks of at most mc rows, in whole micro-tiles */
+    int64_t nblk = myrows > 0 ? cdiv(myrows, im->mc) : 1;
+    int64_t mcb = cdiv(cdiv(myrows, nblk), mr) * mr;
+    float *ap = jb->apack + (int64_t)t * jb->mcmax * jb->kcb;
+    float ct[GEMM_MR_MAX * GEMM_NR_MAX] __attribute__((aligned(64)));
+
+    for (int64_t jc = 0; jc < jb->N; jc += jb->ncb) {
+        int64_t n = jb->N - jc < jb->ncb ? jb->N - jc : jb->ncb;
+        int64_t np = cdiv(n, nr);
+        int64_t q0 = split(np, tn, tj), q1 = split(np, tn, tj + 1);
+        for (int64_t pc = 0; pc < jb->K; pc += jb->kcb) {
+            int64_t kc = jb->K - pc < jb->kcb ? jb->K - pc : jb->kcb;
+            int first = pc == 0;
+            float beta = first ? jb->beta : 1.0f;
+            const float *bias = first ? jb->bias : NULL;
+            pack_b(jb->bpack, jb->B, jb->ldb, jb->transB, pc, kc, jc, n, nr, split(np, nt, t),
+                   split(np, nt, t + 1));
+#pragma omp barrier
+            for (int64_t ic = row0; ic < row1; ic += mcb) {
+                int64_t m = row1 - ic < mcb ? row1 - ic : mcb;
+                pack_a(ap, jb->A, jb->lda, jb->transA, ic, m, pc, kc, mr);
+                for (int64_t q = q0; q < q1; q++) {
+                    const float *bp = jb->bpack + q * kc * nr;
+                    int64_t j = jc + q * nr;
+                    int cols = jb->N - j < nr ? (int)(jb->N - j) : nr;
+                    const float *bj = bias ? bias + j : NULL;
+                    for (int64_t ir = 0; ir < m; ir += mr) {
+                        int rows = m - ir < mr ? (int)(m - ir) : mr;
+                        float *c = jb->C + (ic + ir) * jb->ldc + j;
+                        const float *a = ap + ir * kc;
+                        if (rows == mr && cols == nr) {
+                            im->kernel(kc, a, bp, c, jb->ldc, jb->alpha, beta, bj);
+                            continue;
+                        }
+                        /* edge tile: full tile into ct, then the kernel's epilogue in C */
+                        im->kernel(kc, a, bp, ct, nr, 1.0f, 0.0f, NULL);
+                        for (int r = 0; r < rows; r++) {
+                            float *cr = c + r * jb->ldc;
+                            for (int s = 0; s < cols; s++) {
+                                float v = ct[r * nr + s];
+                                if (jb->alpha != 1.0f) v = jb->alpha * v;
+                                if (beta == 1.0f) v = v + cr[s];
+                                else if (beta != 0.0f) v = v + beta * cr[s];
+                                if (bj) v = v + bj[s];
+                                cr[s] = v;
+                            }
+                        }
+                    }
+                }
+            }
+#pragma omp barrier
+        }
+    }
+}
+
+/* C = beta·C (+ bias): the whole product when K == 0 or alpha == 0. */
+static void scale_c(float *C, int64_t ldc, int64_t M, int64_t N, float beta, const float *bias) {
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        for (int64_t j = 0; j < N; j++) {
+            float v = beta == 0.0f ? 0.0f : beta == 1.0f ? c[j] : beta * c[j];
+            c[j] = bias ? v + bias[j] : v;
+        }
+    }
+}
+
+/* The unblocked fallback when no packing memory can be had: slow, but correct, and as
+ * deterministic as the rest (one thread per row, k in order). */
+static void gemm_naive(const gemm_job *jb) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < jb->M; i++) {
+        for (int64_t j = 0; j < jb->N; j++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < jb->K; k++) {
+                float a = jb->transA ? jb->A[k * jb->lda + i] : jb->A[i * jb->lda + k];
+                float b = jb->transB ? jb->B[j * jb->ldb + k] : jb->B[k * jb->ldb + j];
+                acc += a * b;
+            }
+            float *c = jb->C + i * jb->ldc + j;
+            float v = jb->alpha * acc;
+            if (jb->beta == 1.0f) v = v + *c;
+            else if (jb->beta != 0.0f) v = v + jb->beta * *c;
+            if (jb->bias) v = v + jb->bias[j];
+            *c = v;
+        }
+    }
+}
+
+/* Packing memory, cached per calling thread so the steady state allocates nothing. */
+static _Thread_local struct {
+    float *p;
+    size_t n; /* floats */
+} workspace;
+
+static float *workspace_get(size_t n) {
+    if (workspace.n >= n) return workspace.p;
+    gb_free(workspace.p);
+    workspace.p = gb_alloc(n * sizeof(float));
+    workspace.n = workspace.p ? n : 0;
+    return workspace.p;
+}
+
+static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc, const float *bias) {
+    GB_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    if (M == 0 || N == 0) return;
+    if (K == 0 || alpha == 0.0f) {
+        scale_c(C, ldc, M, N, beta, bias);
+        return;
+    }
+    GB_ASSERT(A && B && C);
+    GB_ASSERT(lda >= (transA ? M : K) && ldb >= (transB ? K : N) && ldc >= N);
+
+    const gemm_impl *im = get_impl();
+    gemm_job jb = {.im = im, .transA = transA, .transB = transB, .M = M, .N = N, .K = K,
+                   .alpha = alpha, .beta = beta, .A = A, .B = B, .bias = bias, .lda = lda,
+                   .ldb = ldb, .ldc = ldc, .C = C};
+    jb.kcb = cdiv(K, cdiv(K, im->kc)); /* K alone decides: the K-sum order must not vary */
+    int64_t nblk = cdiv(N, im->nc);
+    jb.ncb = cdiv(cdiv(N, nblk), im->nr) * im->nr;
+    jb.mcmax = cdiv(M < im->mc ? M : im->mc, im->mr) * im->mr;
+
+    /* threads: no more than there are tiles, and one for work too small to share */
+    int64_t tiles = cdiv(M, im->mr) * cdiv(N, im->nr);
+    int nt = gb_threads_get();
+    if ((double)M * (double)N * (double)K < 2e5) nt = 1;
+    if (nt > tiles) nt = (int)tiles;
+    if (nt < 1) nt = 1;
+
+    size_t nb = (size_t)jb.kcb * (size_t)jb.ncb, na = (size_t)jb.kcb * (size_t)jb.mcmax;
+    float *ws = workspace_get(nb + (size_t)nt * na);
+    if (!ws) {
+        gemm_naive(&jb);
+        return;
+    }
+    jb.bpack = ws;
+    jb.apack = ws + nb;
+    if (nt == 1) {
+        gemm_thread(&jb, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    gemm_thread(&jb, omp_get_thread_num(), omp_get_num_threads());
+}
+
+/* ---- public entry points ------------------------------------------------------------- */
+
+void gb_sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc) {
+    gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void gb_gemm_forward(float *restrict out, const float *restrict in, const float *restrict w,
+                     const float *restrict bias, int64_t M, int64_t K, int64_t N) {
+    gemm(0, 1, M, N, K, 1.0f, in, K, w, K, 0.0f, out, N, bias);
+}
+
+void gb_gemm_backward_input(float *restrict din, const float *restrict dout,
+                            const float *restrict w, float beta, int64_t M, int64_t K, int64_t N) {
+    gemm(0, 0, M, K, N, 1.0f, dout, N, w, K, beta, din, K, NULL);
+}
+
+void gb_gemm_backward_weight(float *restrict dw, float *restrict dbias, const float *restrict dout,
+                             const float *restrict in, int64_t M, int64_t K, int64_t N) {
+    gemm(1, 0, N, K, M, 1.0f, dout, N, in, K, 1.0f, dw, K, NULL);
+    if (dbias) gb_gemm_colsum(dbias, dout, M, N);
+}
+
+void gb_gemm_colsum(float *restrict dbias, const float *restrict dout, int64_t M, int64_t N) {
+    enum { CB = 256 }; /* columns per task: a private accumulator row that stays in L1 */
+    int64_t nblk = cdiv(N, CB);
+    int nt = (double)M * (double)N < 1e5 ? 1 : gb_threads_get();
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t b = 0; b < nblk; b++) {
+        float acc[CB];
+        int64_t j0 = b * CB, n = N - j0 < CB ? N - j0 : CB;
+        for (int64_t j = 0; j < n; j++) acc[j] = 0.0f;
+        for (int64_t m = 0; m < M; m++) {
+            const float *row = dout + m * N + j0;
+            for (int64_t j = 0; j < n; j++) acc[j] += row[j];
+        }
+        for (int64_t j = 0; j < n; j++) dbias[j0 + j] += acc[j];
+    }
+}

@@ -1,0 +1,28 @@
+/* glassbox — GEMM internals shared by the driver (gemm.c) and the per-ISA micro-kernels. */
+#ifndef GLASSBOX_CORE_GEMM_INTERNAL_H
+#define GLASSBOX_CORE_GEMM_INTERNAL_H
+
+#include <stdint.h>
+
+/* The micro-kernel contract. a: packed MR-row micro-panel, a[k*MR + i] = A(i,k);
+ * b: packed NR-column micro-panel, b[k*NR + j] = B(k,j); k = 0..kc-1 (kc may be 0).
+ * acc(i,j) = Σ_k a·b, one fused multiply-add per k in increasing k, from 0. Then
+ *   t = acc; if alpha != 1: t = alpha·t; if beta != 0: t = t + (beta == 1 ? c : beta·c);
+ *   if bias: t = t + bias[j];  c(i,j) = t
+ * with exactly these roundings (the driver's edge-tile path repeats them in scalar code,
+ * so a tile's bits do not depend on whether it is full). c has row stride ldc. */
+typedef void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *restrict b,
+                             float *restrict c, int64_t ldc, float alpha, float beta,
+                             const float *restrict bias);
+
+#define GEMM_MR_MAX 16
+#define GEMM_NR_MAX 32
+
+void gemm_ukernel_avx2_6x16(int64_t kc, const float *restrict a, const float *restrict b,
+                            float *restrict c, int64_t ldc, float alpha, float beta,
+                            const float *restrict bias);
+void gemm_ukernel_avx512_12x32(int64_t kc, const float *restrict a, const float *restrict b,
+                               float *restrict c, int64_t ldc, float alpha, float beta,
+                               const float *restrict bias);
+
+#endif
