@@ -52,6 +52,9 @@ const char *const *gb_model_preset_names(void);
 /* Checks sizes and their relations; GB_ERR_ARG with a one-line message naming the field. */
 gb_status gb_model_config_validate(const gb_model_config *c);
 
+/* *n_params = the parameter count of a (validated) config, without allocating the weights. */
+gb_status gb_model_config_n_params(const gb_model_config *cfg, int64_t *n_params);
+
 /* One named tensor inside the parameter (and gradient) block. */
 typedef struct gb_tensor_info {
     char name[48];     /* GGUF name, e.g. "blk.3.attn_qkv.weight" */
@@ -154,12 +157,17 @@ typedef struct gb_adamw {
     float *m, *v;   /* first and second moments, same layout as the parameters */
 } gb_adamw;
 
-/* Allocates zeroed moments for model m. */
-gb_status gb_adamw_init(gb_adamw *opt, const gb_model *m, float beta1, float beta2, float eps,
+/* Allocates zeroed moments for a parameter block of n floats (a model's n_floats). */
+gb_status gb_adamw_init(gb_adamw *opt, int64_t n, float beta1, float beta2, float eps,
                         float weight_decay);
 void gb_adamw_free(gb_adamw *opt); /* safe on a zeroed struct */
 
 /* One step with learning rate lr using m->grads (which must exist). */
 void gb_adamw_step(gb_adamw *opt, gb_model *m, float lr);
+
+/* The same over any block described by a tensor table (offsets and numel in floats, decay
+ * flags), for parameter sets that are not a gb_model. */
+void gb_adamw_step_tensors(gb_adamw *opt, float *params, const float *grads,
+                           const gb_tensor_info *tensors, int n_tensors, float lr);
 
 #endif

@@ -88,7 +88,8 @@ static void add_blk(table_builder *tb, float **dst, int l, const char *what, int
     add_tensor(tb, dst, name, rows, cols);
 }
 
-static gb_status build_table(gb_model *m) {
+/* Builds the tensor table; with `alloc`, also the zeroed parameter block and the views. */
+static gb_status build_table(gb_model *m, int alloc) {
     const gb_model_config *c = &m->cfg;
     int64_t C = c->d_model, V = c->vocab_size, F = c->d_ff;
     int64_t KVC = (int64_t)c->n_kv_head * (C / c->n_head);
@@ -135,7 +136,7 @@ static gb_status build_table(gb_model *m) {
     add_tensor(&tb, &m->output_norm_w, "output_norm.weight", C, 0);
     if (ln_bias) add_tensor(&tb, &m->output_norm_b, "output_norm.bias", C, 0);
     if (!c->tied) add_tensor(&tb, &m->output, "output.weight", V, C);
-    if (tb.rc) {
+    if (tb.rc || !alloc) {
         free(tb.dst);
         return tb.rc;
     }
@@ -175,7 +176,7 @@ gb_status gb_model_init(gb_model **out, const gb_model_config *cfg) {
         rc = gb_errorf(GB_ERR_NOMEM, "model: out of memory");
         goto done;
     }
-    if ((rc = build_table(m))) goto done;
+    if ((rc = build_table(m, 1))) goto done;
     if (cfg->pos == GB_POS_ROPE) {
         int HS = cfg->d_model / cfg->n_head, half = HS / 2;
         size_t n = (size_t)cfg->n_ctx * (size_t)half;
@@ -195,6 +196,19 @@ gb_status gb_model_init(gb_model **out, const gb_model_config *cfg) {
 done:
     if (rc) gb_model_free(m);
     else *out = m;
+    return rc;
+}
+
+gb_status gb_model_config_n_params(const gb_model_config *cfg, int64_t *n_params) {
+    gb_status rc = gb_model_config_validate(cfg);
+    if (rc) return rc;
+    gb_model m = {.cfg = *cfg};
+    m.layers = calloc((size_t)cfg->n_layer, sizeof *m.layers);
+    if (!m.layers) return gb_errorf(GB_ERR_NOMEM, "model: out of memory");
+    rc = build_table(&m, 0);
+    *n_params = m.n_params;
+    free(m.tensors);
+    free(m.layers);
     return rc;
 }
 

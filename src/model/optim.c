@@ -9,17 +9,17 @@
 #include "glassbox/mem.h"
 #include "glassbox/model.h"
 
-gb_status gb_adamw_init(gb_adamw *opt, const gb_model *m, float beta1, float beta2, float eps,
+gb_status gb_adamw_init(gb_adamw *opt, int64_t n, float beta1, float beta2, float eps,
                         float weight_decay) {
     memset(opt, 0, sizeof *opt);
     opt->beta1 = beta1, opt->beta2 = beta2, opt->eps = eps, opt->weight_decay = weight_decay;
-    opt->n = m->n_floats;
-    opt->m = gb_calloc((size_t)m->n_floats, sizeof(float));
-    opt->v = gb_calloc((size_t)m->n_floats, sizeof(float));
+    opt->n = n;
+    opt->m = n >= 0 ? gb_calloc((size_t)n, sizeof(float)) : NULL;
+    opt->v = n >= 0 ? gb_calloc((size_t)n, sizeof(float)) : NULL;
     if (!opt->m || !opt->v) {
         gb_adamw_free(opt);
         return gb_errorf(GB_ERR_NOMEM, "adamw: cannot allocate moments for %lld parameters",
-                         (long long)m->n_params);
+                         (long long)n);
     }
     return GB_OK;
 }
@@ -30,8 +30,9 @@ void gb_adamw_free(gb_adamw *opt) {
     opt->m = opt->v = NULL;
 }
 
-void gb_adamw_step(gb_adamw *opt, gb_model *m, float lr) {
-    GB_ASSERT(m->grads && opt->m && opt->n == m->n_floats);
+void gb_adamw_step_tensors(gb_adamw *opt, float *params, const float *grads,
+                           const gb_tensor_info *tensors, int n_tensors, float lr) {
+    GB_ASSERT(grads && opt->m);
     opt->step++;
     double b1 = opt->beta1, b2 = opt->beta2, t = (double)opt->step;
     gb_adamw_scalars s = {
@@ -44,12 +45,18 @@ void gb_adamw_step(gb_adamw *opt, gb_model *m, float lr) {
         .bc2_sqrt = (float)sqrt(1.0 - pow(b2, t)),
     };
     float decay_mul = (float)(1.0 - (double)lr * (double)opt->weight_decay);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const gb_tensor_info *ti = &m->tensors[i];
+    for (int i = 0; i < n_tensors; i++) {
+        const gb_tensor_info *ti = &tensors[i];
+        GB_ASSERT(ti->offset >= 0 && ti->numel >= 0 && ti->offset + ti->numel <= opt->n);
         s.decay_mul = ti->decay ? decay_mul : 1.0f;
         int64_t o = ti->offset;
-        gb_adamw_update(m->params + o, m->grads + o, opt->m + o, opt->v + o, ti->numel, &s);
+        gb_adamw_update(params + o, grads + o, opt->m + o, opt->v + o, ti->numel, &s);
     }
+}
+
+void gb_adamw_step(gb_adamw *opt, gb_model *m, float lr) {
+    GB_ASSERT(opt->n == m->n_floats);
+    gb_adamw_step_tensors(opt, m->params, m->grads, m->tensors, m->n_tensors, lr);
 }
 
 float gb_model_clip_grad_norm(gb_model *m, float max_norm) {
