@@ -72,25 +72,33 @@ static inline uint64_t hash_pair(uint32_t a, uint32_t b) {
 
 /* ---- distinct words ---- */
 
+/* One distinct word; one cache line holds two, so a lookup touches the slot, the entry and
+ * the bytes (counting is bound by memory latency on corpora with many distinct words). */
+typedef struct {
+    uint64_t hash;
+    int64_t off;   /* start in bytes (later: in syms) */
+    int64_t len;   /* length in bytes (later: in symbols) */
+    int64_t count; /* occurrences */
+} word;
+
 typedef struct {
     uint8_t *bytes; /* all distinct words, back to back */
     int64_t nbytes, capbytes;
-    int64_t *off;     /* [n] start of word i in bytes (later: in syms) */
-    int64_t *len;     /* [n] length in bytes (later: in symbols) */
-    int64_t *count;   /* [n] occurrences */
-    uint64_t *hash;   /* [n] */
+    word *w; /* [n] */
     int64_t n, cap;
-    uint32_t *slots;  /* [nslots] word index + 1, 0 = empty; open addressing */
+    uint64_t *slots; /* [nslots] hash's high 32 bits << 32 | (index + 1); 0 = empty */
     int64_t nslots;
 } word_table;
 
+#define TAG(h) ((h) & 0xffffffff00000000ull)
+
 static gb_status words_rehash(word_table *t, int64_t nslots) {
-    uint32_t *slots = gb_calloc((size_t)nslots, sizeof *slots);
+    uint64_t *slots = gb_calloc((size_t)nslots, sizeof *slots);
     if (!slots) return GB_ERR_NOMEM;
     for (int64_t i = 0; i < t->n; i++) {
-        int64_t s = (int64_t)(t->hash[i] & (uint64_t)(nslots - 1));
+        int64_t s = (int64_t)(t->w[i].hash & (uint64_t)(nslots - 1));
         while (slots[s]) s = (s + 1) & (nslots - 1);
-        slots[s] = (uint32_t)(i + 1);
+        slots[s] = TAG(t->w[i].hash) | (uint64_t)(i + 1);
     }
     gb_free(t->slots);
     t->slots = slots;
@@ -98,55 +106,35 @@ static gb_status words_rehash(word_table *t, int64_t nslots) {
     return GB_OK;
 }
 
-static gb_status words_add(word_table *t, const uint8_t *w, size_t n) {
-    uint64_t h = hash_bytes(w, n);
-    int64_t mask = t->nslots - 1;
-    for (int64_t s = (int64_t)(h & (uint64_t)mask);; s = (s + 1) & mask) {
-        uint32_t e = t->slots[s];
+static gb_status words_add(word_table *t, const uint8_t *bytes, size_t n) {
+    uint64_t h = hash_bytes(bytes, n), tag = TAG(h);
+    int64_t mask = t->nslots - 1, s = (int64_t)(h & (uint64_t)mask);
+    for (;; s = (s + 1) & mask) {
+        uint64_t e = t->slots[s];
         if (!e) break;
-        int64_t i = e - 1;
-        if (t->hash[i] == h && t->len[i] == (int64_t)n && !memcmp(t->bytes + t->off[i], w, n)) {
-            t->count[i]++;
+        if (TAG(e) != tag) continue;
+        word *w = &t->w[(e & 0xffffffffu) - 1];
+        if (w->hash == h && w->len == (int64_t)n && !memcmp(t->bytes + w->off, bytes, n)) {
+            w->count++;
             return GB_OK;
         }
     }
     gb_status rc;
     if (t->n >= (int64_t)UINT32_MAX - 1) return gb_errorf(GB_ERR_NOMEM, "too many distinct words");
     if ((rc = grow((void **)&t->bytes, &t->capbytes, t->nbytes + (int64_t)n, 1)) != GB_OK) return rc;
-    if (t->n == t->cap) {
-        int64_t cap = t->cap;
-        if ((rc = grow((void **)&t->off, &cap, t->n + 1, sizeof *t->off)) != GB_OK) return rc;
-        cap = t->cap;
-        if ((rc = grow((void **)&t->len, &cap, t->n + 1, sizeof *t->len)) != GB_OK) return rc;
-        cap = t->cap;
-        if ((rc = grow((void **)&t->count, &cap, t->n + 1, sizeof *t->count)) != GB_OK) return rc;
-        cap = t->cap;
-        if ((rc = grow((void **)&t->hash, &cap, t->n + 1, sizeof *t->hash)) != GB_OK) return rc;
-        t->cap = cap;
-    }
+    if ((rc = grow((void **)&t->w, &t->cap, t->n + 1, sizeof *t->w)) != GB_OK) return rc;
     int64_t i = t->n++;
-    memcpy(t->bytes + t->nbytes, w, n);
-    t->off[i] = t->nbytes;
-    t->len[i] = (int64_t)n;
-    t->count[i] = 1;
-    t->hash[i] = h;
+    memcpy(t->bytes + t->nbytes, bytes, n);
+    t->w[i] = (word){.hash = h, .off = t->nbytes, .len = (int64_t)n, .count = 1};
     t->nbytes += (int64_t)n;
+    t->slots[s] = tag | (uint64_t)(i + 1); /* s is the empty slot the search ended on */
     if (2 * t->n > t->nslots) return words_rehash(t, 2 * t->nslots);
-    for (int64_t s = (int64_t)(h & (uint64_t)mask);; s = (s + 1) & mask) {
-        if (!t->slots[s]) {
-            t->slots[s] = (uint32_t)(i + 1);
-            break;
-        }
-    }
     return GB_OK;
 }
 
 static void words_free(word_table *t) {
     gb_free(t->bytes);
-    gb_free(t->off);
-    gb_free(t->len);
-    gb_free(t->count);
-    gb_free(t->hash);
+    gb_free(t->w);
     gb_free(t->slots);
 }
 
@@ -613,14 +601,14 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
         goto done;
     }
     for (int64_t w = 0; w < words.n; w++) {
-        const uint32_t *s = syms + words.off[w];
-        for (int64_t i = 0; i + 1 < words.len[w]; i++) {
+        const uint32_t *s = syms + words.w[w].off;
+        for (int64_t i = 0; i + 1 < words.w[w].len; i++) {
             int64_t p = pair_get(&pairs, s[i], s[i + 1]);
             if (p < 0) {
                 rc = gb_errorf(GB_ERR_NOMEM, "out of memory");
                 goto done;
             }
-            pairs.count[p] += words.count[w];
+            pairs.count[p] += words.w[w].count;
             if ((rc = pair_note_word(&pairs, p, (uint32_t)w)) != GB_OK) goto done;
         }
     }
@@ -685,7 +673,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
             uint32_t w = where[k];
             if (stamp[w] == step) continue;
             stamp[w] = step;
-            rc = merge_word(&pairs, syms + words.off[w], &words.len[w], words.count[w], w, a, b, c,
+            rc = merge_word(&pairs, syms + words.w[w].off, &words.w[w].len, words.w[w].count, w, a, b, c,
                             step);
             if (rc != GB_OK) {
                 gb_free(where);
@@ -706,7 +694,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
 
     /* tokens per byte of the training text: final word lengths × counts, one per special */
     int64_t ntok = n_special_hits;
-    for (int64_t w = 0; w < words.n; w++) ntok += words.len[w] * words.count[w];
+    for (int64_t w = 0; w < words.n; w++) ntok += words.w[w].len * words.w[w].count;
     st.tokens_per_byte = total_in ? (double)ntok / (double)total_in : 0;
 
     rc = gb_tokenizer_from_merges(out, opts->pattern, (const uint32_t(*)[2])merges, m, specials,
