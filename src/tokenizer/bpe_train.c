@@ -16,6 +16,7 @@
  *
  * Everything is single-threaded and independent of the order of words and files, so the
  * same text, pattern, specials and vocab size always give the same merges. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,7 +184,7 @@ static gb_status count_words(word_table *t, const uint8_t *text, size_t len, gb_
             if (pos + p - polled >= (1u << 16)) {
                 polled = pos + p;
                 if (gb_interrupted()) {
-                    rc = gb_errorf(GB_ERR_INTERRUPTED, "interrupted");
+                    rc = gb_errorf(GB_ERR_INTERRUPTED, "interrupted while counting words");
                     goto done;
                 }
                 gb_progress_update(pr, done_before + (int64_t)polled, NULL);
@@ -541,6 +542,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
     size_t *slen = NULL;
     char *text = NULL;
     gb_progress pr;
+    int pr_open = 0; /* a progress line may be waiting for its newline */
     int64_t total_in = 0, n_special_hits = 0;
 
     gb_status rc = check_opts(opts, specials, n_specials, n_paths);
@@ -558,8 +560,9 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
         rc = GB_ERR_NOMEM;
         goto done;
     }
-    if (opts->show_progress) gb_progress_begin(&pr, "bpe: counting words", 0, "B");
-    else gb_progress_begin(&pr, "", 0, "B"), pr.quiet = 1;
+    gb_progress_begin(&pr, "bpe: counting words", 0, "B");
+    pr.quiet |= !opts->show_progress;
+    pr_open = 1;
     for (int f = 0; f < n_paths; f++) {
         size_t len;
         if ((rc = gb_read_file(paths[f], 0, &text, &len)) != GB_OK) goto done;
@@ -582,6 +585,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
     }
     gb_progress_update(&pr, total_in, NULL);
     gb_progress_end(&pr, NULL);
+    pr_open = 0;
 
     /* 3: words become symbol sequences; count all pairs */
     size_t nsyms = words.nbytes ? (size_t)words.nbytes : 1;
@@ -623,8 +627,9 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
     toks.max_bytes = (int64_t)GB_TOK_MAX_BYTES;
     for (int k = 0; k < n_specials; k++) toks.max_bytes -= (int64_t)slen[k];
     int64_t target = opts->vocab_size - 256 - n_specials;
-    if (opts->show_progress) gb_progress_begin(&pr, "bpe: merges", target, "merges");
-    else gb_progress_begin(&pr, "", target, "merges"), pr.quiet = 1;
+    gb_progress_begin(&pr, "bpe: merges", target, "merges");
+    pr.quiet |= !opts->show_progress;
+    pr_open = 1;
     int64_t m = 0;
     for (; m < target; m++) {
         if (gb_interrupted()) {
@@ -691,6 +696,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
     }
     st.n_merges = m;
     gb_progress_end(&pr, m < target ? "(stopped early: no pair occurs twice)" : NULL);
+    pr_open = 0;
 
     /* tokens per byte of the training text: final word lengths × counts, one per special */
     int64_t ntok = n_special_hits;
@@ -703,6 +709,7 @@ gb_status gb_bpe_train(gb_tokenizer **out, const gb_bpe_train_opts *opts, const 
     st.seconds = gb_time_now() - t0;
     if (stats) *stats = st;
 done:
+    if (pr_open && pr.tty && pr.drawn) fputc('\n', pr.out); /* the error goes on a line of its own */
     gb_free(text);
     free(slen);
     gb_free(syms);
