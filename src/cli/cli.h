@@ -19,6 +19,8 @@ typedef struct gb_command {
 
 int gb_cmd_tokenizer(int argc, char **argv);
 int gb_cmd_data(int argc, char **argv);
+/* glassbox tokenizer train ... (cmd_tokenizer_train.c); argv[0] is "train". */
+int gb_cmd_tokenizer_train(int argc, char **argv);
 
 /* Prints "glassbox CMD: <message> (try 'glassbox CMD --help')" on one line; returns 2. */
 /* Flawfinder: ignore — format(printf) + -Wformat=2 check every caller's literal */
