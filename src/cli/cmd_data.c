@@ -1,7 +1,8 @@
 /* glassbox data prepare — text files → token shards for training and validation.
  *
- * Each input is cut at line boundaries into blocks of about BLOCK_BYTES; block i (counted
- * over all inputs) goes to validation when floor((i+1)·F) > floor(i·F), which spreads the
+ * Each input is cut at line boundaries into blocks of about 1% of all the text (clamped to
+ * 1–32 KiB, so even a small corpus gets a validation split); block i (counted over all
+ * inputs) goes to validation when floor((i+1)·F) > floor(i·F), which spreads the
  * validation fraction F evenly over the corpus instead of taking its tail. Blocks are
  * encoded in parallel (fixed block order, so the output never depends on the thread
  * count). The tokenizer's <|endoftext|> (if it has one) ends each input file. Outputs:
@@ -21,7 +22,8 @@
 #include "glassbox/sys.h"
 #include "glassbox/tokenizer.h"
 
-#define BLOCK_BYTES (32 * 1024)
+#define MIN_BLOCK_BYTES 1024
+#define MAX_BLOCK_BYTES (32 * 1024)
 
 static const char *prepare_help =
     "usage: glassbox data prepare --tokenizer FILE --input FILE... --out DIR [options]\n"
@@ -179,8 +181,13 @@ static int cmd_prepare(int argc, char **argv) {
         cJSON_AddStringToObject(in, "sha256", hex);
         cJSON_AddItemToArray(inputs_json, in);
         total_bytes += (int64_t)lens[f];
+    }
+    size_t block_bytes = (size_t)(total_bytes / 100);
+    if (block_bytes < MIN_BLOCK_BYTES) block_bytes = MIN_BLOCK_BYTES;
+    if (block_bytes > MAX_BLOCK_BYTES) block_bytes = MAX_BLOCK_BYTES;
+    for (int f = 0; f < n_inputs; f++) {
         for (size_t pos = 0; pos < lens[f];) {
-            size_t end = pos + BLOCK_BYTES < lens[f] ? pos + BLOCK_BYTES : lens[f];
+            size_t end = pos + block_bytes < lens[f] ? pos + block_bytes : lens[f];
             while (end < lens[f] && texts[f][end - 1] != '\n') end++; /* finish the line */
             if (n_blocks == cap_blocks) {
                 cap_blocks = cap_blocks ? 2 * cap_blocks : 256;
@@ -257,7 +264,7 @@ static int cmd_prepare(int argc, char **argv) {
     cJSON_AddItemToObject(meta, "inputs", inputs_json);
     inputs_json = NULL;
     cJSON_AddNumberToObject(meta, "val_fraction", val_fraction);
-    cJSON_AddNumberToObject(meta, "block_bytes", BLOCK_BYTES);
+    cJSON_AddNumberToObject(meta, "block_bytes", (double)block_bytes);
     cJSON_AddItemToObject(meta, "train", split_json(&train));
     cJSON_AddItemToObject(meta, "val", split_json(&val));
     char *text = cJSON_Print(meta);
