@@ -88,18 +88,18 @@ static uint64_t min_value_size(uint32_t type) {
 static const char *check_shape(uint32_t type, uint32_t n_dims, const uint64_t *ne, int64_t *n_el,
                                size_t *nbytes, char *msg, size_t cap) {
     if (n_dims < 1 || n_dims > GB_GGUF_MAX_DIMS) {
-        snprintf(msg, cap, "has %" PRIu32 " dimensions (must be 1 to %d)", n_dims, GB_GGUF_MAX_DIMS);
+        snprintf(msg, cap, "has %u dimensions (must be 1 to %d)", (unsigned)n_dims, GB_GGUF_MAX_DIMS);
         return msg;
     }
     uint64_t n = 1;
     for (uint32_t d = 0; d < n_dims; d++) {
         if (ne[d] == 0) {
-            snprintf(msg, cap, "has dimension %" PRIu32 " of size 0", d);
+            snprintf(msg, cap, "has dimension %u of size 0", (unsigned)d);
             return msg;
         }
         if (ne[d] > (uint64_t)INT64_MAX / n) {
-            snprintf(msg, cap, "has %" PRIu32 " dimensions whose element count overflows (dimension %" PRIu32
-                     " is %" PRIu64 ")", n_dims, d, ne[d]);
+            snprintf(msg, cap, "has %u dimensions whose element count overflows (dimension %u is %llu)",
+                     (unsigned)n_dims, (unsigned)d, (unsigned long long)ne[d]);
             return msg;
         }
         n *= ne[d];
@@ -107,20 +107,20 @@ static const char *check_shape(uint32_t type, uint32_t n_dims, const uint64_t *n
     const char *tname = gb_ggml_type_name(type);
     if (!tname) {
         if (type == 4 || type == 5 || (type >= 31 && type <= 33) || (type >= 36 && type <= 38))
-            snprintf(msg, cap, "has type id %" PRIu32 ", which ggml removed from GGUF", type);
+            snprintf(msg, cap, "has type id %u, which ggml removed from GGUF", (unsigned)type);
         else
-            snprintf(msg, cap, "has unknown type id %" PRIu32, type);
+            snprintf(msg, cap, "has unknown type id %u", (unsigned)type);
         return msg;
     }
     const ggml_type_info *ti = &ggml_types[type];
     if (ne[0] % (uint64_t)ti->blck != 0) {
-        snprintf(msg, cap, "has rows of %" PRIu64 " elements, not a multiple of the %s block size %" PRId64,
-                 ne[0], tname, ti->blck);
+        snprintf(msg, cap, "has rows of %llu elements, not a multiple of the %s block size %lld",
+                 (unsigned long long)ne[0], tname, (long long)ti->blck);
         return msg;
     }
     uint64_t blocks = n / (uint64_t)ti->blck;
     if (blocks > SIZE_MAX / ti->size || blocks > UINT64_MAX / ti->size) {
-        snprintf(msg, cap, "has %" PRIu64 " elements of %s whose byte size overflows", n, tname);
+        snprintf(msg, cap, "has %llu elements of %s whose byte size overflows", (unsigned long long)n, tname);
         return msg;
     }
     *n_el = (int64_t)n;
@@ -299,7 +299,7 @@ static gb_status take_string(cursor *c, uint64_t max, const char *ctx, const uin
     if (*n > max)
         return gb_errorf(GB_ERR_FORMAT, "%s: %s: string of %" PRIu64 " bytes exceeds the cap of %" PRIu64,
                          c->name, ctx, *n, max);
-    snprintf(what, sizeof what, "%s: string of %" PRIu64 " bytes", ctx, *n);
+    snprintf(what, sizeof what, "%s: string of %llu bytes", ctx, (unsigned long long)*n);
     return take(c, *n, what, s);
 }
 
@@ -352,7 +352,7 @@ static gb_status parse_array(cursor *c, int depth, const char *ctx, gb_gguf_arr 
                          c->name, ctx, n, (uint64_t)GB_GGUF_MAX_ARRAY);
     uint64_t min = min_value_size(et);
     if (n > left(c) / min) { /* before any allocation: the elements must fit in what is left */
-        snprintf(what, sizeof what, "%s: array of %" PRIu64 " %s", ctx, n, gb_gguf_type_name(et));
+        snprintf(what, sizeof what, "%s: array of %llu %s", ctx, (unsigned long long)n, gb_gguf_type_name(et));
         return past_end(c, what, n * min); /* n * min <= GB_GGUF_MAX_ARRAY * 12: no overflow */
     }
     arr->type = (gb_gguf_type)et;
@@ -374,7 +374,7 @@ static gb_status parse_array(cursor *c, int depth, const char *ctx, gb_gguf_arr 
     char ectx[256];
     for (uint64_t i = 0; i < n; i++) {
         uint64_t off = (uint64_t)(c->p - arr->data);
-        snprintf(ectx, sizeof ectx, "%s: element %" PRIu64, ctx, i);
+        snprintf(ectx, sizeof ectx, "%s: element %llu", ctx, (unsigned long long)i);
         if (et == GB_GGUF_STRING) {
             const uint8_t *s;
             uint64_t len;
@@ -463,7 +463,7 @@ static gb_status parse_kvs(gb_gguf *g, cursor *c) {
     for (int64_t i = 0; i < g->n_kv; i++) {
         kv_entry *kv = &g->kv[i];
         name_ref *nr = &g->kv_names[i];
-        snprintf(ctx, sizeof ctx, "key #%" PRId64, i);
+        snprintf(ctx, sizeof ctx, "key #%lld", (long long)i);
         if ((rc = take_string(c, GB_GGUF_MAX_KEY, ctx, &nr->p, &nr->n))) return rc;
         if (nr->n == 0) return gb_errorf(GB_ERR_FORMAT, "%s: key #%" PRId64 " is empty", g->path, i);
         gguf_printable(key, sizeof key, nr->p, nr->n);
@@ -508,7 +508,7 @@ static gb_status parse_tensor_infos(gb_gguf *g, cursor *c) {
     for (int64_t i = 0; i < g->n_tensors; i++) {
         gb_gguf_tensor *t = &g->tensors[i];
         name_ref *nr = &g->t_names[i];
-        snprintf(ctx, sizeof ctx, "tensor #%" PRId64 " name", i);
+        snprintf(ctx, sizeof ctx, "tensor #%lld name", (long long)i);
         if ((rc = take_string(c, GB_GGUF_MAX_NAME, ctx, &nr->p, &nr->n))) return rc;
         if (nr->n == 0) return gb_errorf(GB_ERR_FORMAT, "%s: tensor #%" PRId64 " has an empty name", g->path, i);
         gguf_printable(name, sizeof name, nr->p, nr->n);
@@ -905,13 +905,13 @@ bool gb_gguf_arr_bool(const gb_gguf_arr *a, uint64_t i) {
 }
 
 gb_gguf_str gb_gguf_arr_str(const gb_gguf_arr *a, uint64_t i) {
-    GB_ASSERT(a->type == GB_GGUF_STRING && i < a->n && a->offsets_);
+    GB_ASSERT(a->type == GB_GGUF_STRING && i < a->n);
     const uint8_t *p = a->data + a->offsets_[i];
     return (gb_gguf_str){(const char *)p + 8, gguf_rd64(p)};
 }
 
 gb_gguf_arr gb_gguf_arr_arr(const gb_gguf_arr *a, uint64_t i) {
-    GB_ASSERT(a->type == GB_GGUF_ARRAY && i < a->n && a->offsets_);
+    GB_ASSERT(a->type == GB_GGUF_ARRAY && i < a->n);
     const uint8_t *p = a->data + a->offsets_[2 * i];
     gb_gguf_arr r = {(gb_gguf_type)gguf_rd32(p), gguf_rd64(p + 4), p + 12, NULL};
     /* slot 2i+1 holds where the inner array's slots start, relative to this array's */

@@ -1041,3 +1041,34 @@ TEST(formats_gguf_bad_tensor_name) {
     bb_tensor(&b, "a\nb", 1, (const uint64_t[]){1}, GB_GGML_F32, 32);
     expect_bad("newline-name", &b, "duplicate tensor name 'a?b'");
 }
+
+/* More than 1 GiB of metadata is refused (a sparse file: only the headers are written). */
+TEST(formats_gguf_bad_metadata_cap) {
+    const char *path = gb_test_path("%s/meta-cap.gguf", gb_test_tmpdir());
+    FILE *fp = fopen(path, "wb");
+    REQUIRE(fp);
+    bb b = {0};
+    bb_header(&b, 3, 0, 5);
+    fwrite(b.p, 1, b.n, fp);
+    uint64_t pos = b.n;
+    for (int i = 0; i < 5; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        b.n = 0;
+        bb_str(&b, key);
+        bb_u32(&b, GB_GGUF_STRING);
+        bb_u64(&b, GB_GGUF_MAX_STRING);
+        REQUIRE(fseek(fp, (long)pos, SEEK_SET) == 0);
+        fwrite(b.p, 1, b.n, fp);
+        pos += b.n + GB_GGUF_MAX_STRING;
+    }
+    REQUIRE(fseek(fp, (long)pos - 1, SEEK_SET) == 0);
+    fputc(0, fp);
+    CHECK(fclose(fp) == 0);
+    free(b.p);
+    gb_gguf *g;
+    CHECK(gb_gguf_open(&g, path) == GB_ERR_FORMAT);
+    CHECK(strstr(gb_last_error(), "key 'k3': string of 268435456 bytes at offset") != NULL);
+    CHECK(strstr(gb_last_error(), "runs past the metadata cap of 1073741824 bytes") != NULL);
+    remove(path);
+}
