@@ -5,6 +5,8 @@
  * the bits never depend on how many threads there are or when they run. */
 #include "core/kernels.h"
 
+#include "core/gemm.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -26,59 +28,19 @@ static inline void axpy_f32(float *restrict y, float a, const float *restrict x,
 
 /* ---- matmul ---------------------------------------------------------------------------- */
 
-enum { MM_ROWS = 32, MM_COLS = 64, MM_BROWS = 16, MM_BCOLS = 8 };
+/* The linear layers go through core/gemm.h (packed, cache-blocked, AVX2/AVX-512 picked at
+ * run time, each output element's sum in an order fixed by the shapes alone). */
 
 void gb_matmul_forward(float *restrict out, const float *restrict in, const float *restrict w,
                        const float *restrict b, int64_t N, int C, int OC) {
-    /* tiles of MM_ROWS tokens × MM_COLS output channels keep a slice of w in cache */
-    int64_t nrb = (N + MM_ROWS - 1) / MM_ROWS, ncb = (OC + MM_COLS - 1) / MM_COLS;
-#pragma omp parallel for schedule(static)
-    for (int64_t tile = 0; tile < nrb * ncb; tile++) {
-        int64_t n0 = tile / ncb * MM_ROWS, n1 = n0 + MM_ROWS < N ? n0 + MM_ROWS : N;
-        int o0 = (int)(tile % ncb) * MM_COLS, o1 = o0 + MM_COLS < OC ? o0 + MM_COLS : OC;
-        for (int64_t n = n0; n < n1; n++) {
-            const float *x = in + n * C;
-            float *y = out + n * OC;
-            for (int o = o0; o < o1; o++) y[o] = (b ? b[o] : 0.0f) + dot_f32(x, w + (int64_t)o * C, C);
-        }
-    }
+    gb_gemm_forward(out, in, w, b, N, C, OC);
 }
 
 void gb_matmul_backward(float *restrict dinp, float *restrict dw, float *restrict db,
                         const float *restrict dout, const float *restrict in,
                         const float *restrict w, int64_t N, int C, int OC) {
-    if (dinp) {
-        /* each row of dinp sums over o in ascending order */
-        int64_t nrb = (N + MM_BROWS - 1) / MM_BROWS;
-#pragma omp parallel for schedule(static)
-        for (int64_t rb = 0; rb < nrb; rb++) {
-            int64_t n0 = rb * MM_BROWS, n1 = n0 + MM_BROWS < N ? n0 + MM_BROWS : N;
-            for (int64_t n = n0; n < n1; n++) memset(dinp + n * C, 0, (size_t)C * sizeof(float));
-            for (int o0 = 0; o0 < OC; o0 += MM_COLS) {
-                int o1 = o0 + MM_COLS < OC ? o0 + MM_COLS : OC;
-                for (int64_t n = n0; n < n1; n++)
-                    for (int o = o0; o < o1; o++)
-                        axpy_f32(dinp + n * C, dout[n * OC + o], w + (int64_t)o * C, C);
-            }
-        }
-    }
-    /* each row of dw (and each db) sums over n in ascending order */
-    int nob = (OC + MM_BCOLS - 1) / MM_BCOLS;
-#pragma omp parallel for schedule(static)
-    for (int ob = 0; ob < nob; ob++) {
-        int o0 = ob * MM_BCOLS, o1 = o0 + MM_BCOLS < OC ? o0 + MM_BCOLS : OC;
-        for (int64_t n0 = 0; n0 < N; n0 += 64) {
-            int64_t n1 = n0 + 64 < N ? n0 + 64 : N;
-            for (int o = o0; o < o1; o++) {
-                float *dwo = dw + (int64_t)o * C;
-                for (int64_t n = n0; n < n1; n++) {
-                    float d = dout[n * OC + o];
-                    axpy_f32(dwo, d, in + n * C, C);
-                    if (db) db[o] += d;
-                }
-            }
-        }
-    }
+    if (dinp) gb_gemm_backward_input(dinp, dout, w, 0.0f, N, C, OC);
+    gb_gemm_backward_weight(dw, db, dout, in, N, C, OC);
 }
 
 /* ---- norms ----------------------------------------------------------------------------- */

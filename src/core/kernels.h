@@ -7,8 +7,8 @@
  *
  * Determinism: every parallel loop splits a fixed index range (rows, channels, heads) and
  * each output element is summed by one iteration in a fixed order, so results are the same
- * bits for any thread count. This file is the portable version; faster ones (blocked
- * AVX2/AVX-512 GEMM) must keep each element's summation order or be tested against it. */
+ * bits for any thread count. The linear layers (gb_matmul_*) are thin wrappers over
+ * core/gemm.h, so a faster GEMM slots in there; the rest are portable C for now. */
 #ifndef GLASSBOX_CORE_KERNELS_H
 #define GLASSBOX_CORE_KERNELS_H
 
