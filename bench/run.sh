@@ -3,3 +3,4 @@
 set -e
 cd "$(dirname "$0")/.."
 sh bench/tokenizer/train.sh
+sh bench/tokenizer/encode.sh
