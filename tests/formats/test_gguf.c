@@ -1052,8 +1052,7 @@ TEST(formats_gguf_bad_metadata_cap) {
     fwrite(b.p, 1, b.n, fp);
     uint64_t pos = b.n;
     for (int i = 0; i < 5; i++) {
-        char key[8];
-        snprintf(key, sizeof key, "k%d", i);
+        const char key[3] = {'k', (char)('0' + i), 0};
         b.n = 0;
         bb_str(&b, key);
         bb_u32(&b, GB_GGUF_STRING);
