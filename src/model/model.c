@@ -280,6 +280,12 @@ static gb_status alloc_acts(gb_model *m, int B, int T) {
     int64_t BHT = (int64_t)B * c->n_head * T;
     int ln = c->norm == GB_NORM_LAYERNORM;
 
+    /* floats per token, bounded first in double so no int64 product below can wrap */
+    double per_token = (double)c->n_layer * (5.0 * C + QKV + F2 + F + c->n_head + 4) + 5.0 * C +
+                       V + F + W + c->n_head + 8;
+    if ((double)N * per_token > 0x1p56)
+        return gb_errorf(GB_ERR_NOMEM, "model: activations for B=%d T=%d would need %.3g floats", B,
+                         T, (double)N * per_token);
     model_impl *im = calloc(1, sizeof *im);
     if (!im) return gb_errorf(GB_ERR_NOMEM, "model: out of memory");
     m->impl = im;
