@@ -71,9 +71,10 @@ static const gemm_impl impl_scalar = {"scalar", GB_GEMM_SCALAR, SC_MR, SC_NR, 12
                                       ukernel_scalar};
 #if defined(__x86_64__) || defined(__i386__)
 #define GEMM_X86 1
-/* Zen 3 (L1d 32 KiB, L2 512 KiB per core): a 256 x 16 B micro-panel is 16 KiB of L1, a
- * 120 x 256 A block 120 KiB of L2, a 256 x 4096 B block 4 MiB of the shared L3. */
-static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 256, 4096,
+/* Zen 3 (L1d 32 KiB, L2 512 KiB per core): a 384 x 16 B micro-panel is 24 KiB of L1, a
+ * 120 x 384 A block 180 KiB of L2, a 384 x 4096 B block 6 MiB of the shared L3. Measured
+ * best of KC 256..512 x MC 72..240 on the GPT-2 shapes. */
+static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 384, 4096,
                                     gemm_ukernel_avx2_6x16};
 /* Skylake-SP / Zen 4 (L1d 32-48 KiB, L2 1-2 MiB): 256 x 32 B micro-panel 32 KiB. */
 static const gemm_impl impl_avx512 = {"avx512", GB_GEMM_AVX512, 12, 32, 240, 256, 4096,
@@ -135,56 +136,67 @@ const char *gb_gemm_kernel_name(void) { return get_impl()->name; }
 
 /* ---- packing ------------------------------------------------------------------------- */
 
-/* dst: the MR-row micro-panels of op(A)[i0 .. i0+m, p0 .. p0+kc], each kc x mr, rows past
- * m zero (the kernel always runs full tiles; the padding never reaches C). */
-static void pack_a(float *restrict dst, const float *restrict A, int64_t lda, int transA,
-                   int64_t i0, int64_t m, int64_t p0, int64_t kc, int mr) {
-    for (int64_t ir = 0; ir < m; ir += mr) {
-        int rows = m - ir < mr ? (int)(m - ir) : mr;
-        if (!transA) {
-            for (int r = 0; r < rows; r++) {
-                const float *src = A + (i0 + ir + r) * lda + p0;
-                for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = src[k];
-            }
-            for (int r = rows; r < mr; r++)
-                for (int64_t k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
-        } else {
-            for (int64_t k = 0; k < kc; k++) {
-                const float *src = A + (p0 + k) * lda + i0 + ir;
-                float *d = dst + k * mr;
-                for (int r = 0; r < rows; r++) d[r] = src[r];
-                for (int r = rows; r < mr; r++) d[r] = 0.0f;
-            }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Packing copies a block of op(A) or op(B) into w-wide micro-panels: panel p (w = MR rows of
+ * A, or NR columns of B) is kc x w at dst + p*kc*w, dst[k*w + c] = element (k, c0 + p*w + c),
+ * lanes past n zero (the kernel always runs full tiles; the padding never reaches C).
+ * The source S holds the block one of two ways, which covers all four (op, matrix) cases:
+ *   k-major  S[(k0+k)*lds + c]  — Aᵀ stored (K,M), B stored (K,N): rows copy straight;
+ *   c-major  S[c*lds + k0+k]    — A stored (M,K), Bᵀ stored (N,K): a transposing gather.
+ * Inlined per w so the copies unroll into fixed-width moves. */
+static inline __attribute__((always_inline)) void
+pack_kmajor(float *restrict dst, const float *restrict S, int64_t lds, int64_t k0, int64_t kc,
+            int64_t c0, int64_t n, int64_t p0, int64_t p1, const int w) {
+    int64_t pfull = n / w < p1 ? n / w : p1; /* panels before pfull are whole */
+    for (int64_t k = 0; k < kc; k++) {
+        const float *row = S + (k0 + k) * lds + c0;
+        for (int64_t p = p0; p < pfull; p++) /* constant-size memcpy: a few moves, no call */
+            memcpy(dst + (p * kc + k) * w, row + p * w, (size_t)w * sizeof(float));
+        for (int64_t p = pfull > p0 ? pfull : p0; p < p1; p++) {
+            float *d = dst + (p * kc + k) * w;
+            for (int c = 0; c < w; c++) d[c] = p * w + c < n ? row[p * w + c] : 0.0f;
         }
-        dst += kc * mr;
     }
 }
 
-/* dst: NR-column micro-panel q0 .. q1-1 of op(B)[p0 .. p0+kc, j0 .. j0+n], each kc x nr at
- * dst + q*kc*nr, columns past n zero. */
-static void pack_b(float *restrict dst, const float *restrict B, int64_t ldb, int transB,
-                   int64_t p0, int64_t kc, int64_t j0, int64_t n, int nr, int64_t q0,
-                   int64_t q1) {
-    for (int64_t q = q0; q < q1; q++) {
-        float *d = dst + q * kc * nr;
-        int64_t jq = q * nr;
-        int cols = n - jq < nr ? (int)(n - jq) : nr;
-        if (!transB) {
+static inline __attribute__((always_inline)) void
+pack_cmajor(float *restrict dst, const float *restrict S, int64_t lds, int64_t k0, int64_t kc,
+            int64_t c0, int64_t n, int64_t p0, int64_t p1, const int w) {
+    for (int64_t p = p0; p < p1; p++) {
+        float *d = dst + p * kc * w;
+        const float *src = S + (c0 + p * w) * lds + k0;
+        int cols = n - p * w < w ? (int)(n - p * w) : w;
+        if (cols == w) {
             for (int64_t k = 0; k < kc; k++) {
-                const float *src = B + (p0 + k) * ldb + j0 + jq;
-                float *dk = d + k * nr;
-                for (int c = 0; c < cols; c++) dk[c] = src[c];
-                for (int c = cols; c < nr; c++) dk[c] = 0.0f;
+                if ((k & 15) == 0) /* w strided rows outrun the hardware prefetcher */
+                    for (int c = 0; c < w; c++) __builtin_prefetch(src + c * lds + k + 64);
+                for (int c = 0; c < w; c++) d[k * w + c] = src[c * lds + k];
             }
         } else {
-            for (int c = 0; c < cols; c++) {
-                const float *src = B + (j0 + jq + c) * ldb + p0;
-                for (int64_t k = 0; k < kc; k++) d[k * nr + c] = src[k];
-            }
-            for (int c = cols; c < nr; c++)
-                for (int64_t k = 0; k < kc; k++) d[k * nr + c] = 0.0f;
+            for (int64_t k = 0; k < kc; k++)
+                for (int c = 0; c < w; c++) d[k * w + c] = c < cols ? src[c * lds + k] : 0.0f;
         }
     }
+}
+
+static void pack(float *restrict dst, const float *restrict S, int64_t lds, int kmajor, int64_t k0,
+                 int64_t kc, int64_t c0, int64_t n, int64_t p0, int64_t p1, int w) {
+#define PACK_W(W) \
+    do { \
+        if (kmajor) pack_kmajor(dst, S, lds, k0, kc, c0, n, p0, p1, W); \
+        else pack_cmajor(dst, S, lds, k0, kc, c0, n, p0, p1, W); \
+    } while (0)
+    switch (w) {
+    case 4: PACK_W(4); break;
+    case 6: PACK_W(6); break;
+    case 8: PACK_W(8); break;
+    case 12: PACK_W(12); break;
+    case 16: PACK_W(16); break;
+    case 32: PACK_W(32); break;
+    default: PACK_W(w); break;
+    }
+#undef PACK_W
 }
 
 /* ---- driver -------------------------------------------------------------------------- */
@@ -201,8 +213,6 @@ typedef struct {
     float *bpack;            /* kcb x ncb, shared */
     float *apack;            /* nthreads x (mcmax x kcb), one per thread */
 } gemm_job;
-
-static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Splits n units into parts as even as possible: [start of part p, start of part p+1). */
 static int64_t split(int64_t n, int parts, int p) { return n * p / parts; }
@@ -256,12 +266,12 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
             int first = pc == 0;
             float beta = first ? jb->beta : 1.0f;
             const float *bias = first ? jb->bias : NULL;
-            pack_b(jb->bpack, jb->B, jb->ldb, jb->transB, pc, kc, jc, n, nr, split(np, nt, t),
-                   split(np, nt, t + 1));
+            pack(jb->bpack, jb->B, jb->ldb, !jb->transB, pc, kc, jc, n, split(np, nt, t),
+                 split(np, nt, t + 1), nr);
 #pragma omp barrier
             for (int64_t ic = row0; ic < row1; ic += mcb) {
                 int64_t m = row1 - ic < mcb ? row1 - ic : mcb;
-                pack_a(ap, jb->A, jb->lda, jb->transA, ic, m, pc, kc, mr);
+                pack(ap, jb->A, jb->lda, jb->transA, pc, kc, ic, m, 0, cdiv(m, mr), mr);
                 for (int64_t q = q0; q < q1; q++) {
                     const float *bp = jb->bpack + q * kc * nr;
                     int64_t j = jc + q * nr;
