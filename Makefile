@@ -83,7 +83,7 @@ fuzz:
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$f -> build/fuzz/$$n"; \
-	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -Iinclude -Isrc \
+	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fopenmp -Iinclude -Isrc \
 	    $$f $(LIB_SRC) -lcjson -lz -lm -o build/fuzz/$$n || exit 1; done
 
 clean:
