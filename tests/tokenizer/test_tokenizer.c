@@ -2,6 +2,8 @@
  * against a naive reference, save/load, and one test per malformed file. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "glassbox/error.h"
 #include "glassbox/fileio.h"
@@ -358,15 +360,16 @@ static int64_t read_ids(const char *path, uint32_t **out) {
     return n;
 }
 
-static void check_golden(const char *vocab, const char *ids_path) {
+/* Encodes text_path with `vocab` and compares with the ids in ids_path. */
+static void check_ids(const char *vocab, const char *text_path, const char *ids_path) {
     gb_tokenizer *t = load_or_skip(vocab);
     if (!t) return;
     char *text;
     size_t len;
     uint32_t *want = NULL;
     int64_t nwant = read_ids(ids_path, &want);
-    if (nwant < 0 || gb_read_file("tests/ref/gpt2/text.txt", 0, &text, &len) != GB_OK) {
-        gb_test_skip("tests/ref/gpt2/text.txt or its ids not committed yet");
+    if (nwant < 0 || gb_read_file(text_path, 0, &text, &len) != GB_OK) {
+        gb_test_skip("the text or its golden ids are missing");
         gb_tokenizer_free(t);
         free(want);
         return;
@@ -399,14 +402,46 @@ static void check_golden(const char *vocab, const char *ids_path) {
     gb_tokenizer_free(t);
 }
 
-TEST(tokenizer_gpt2_golden_encoder_json) { check_golden("encoder.json", "tests/ref/gpt2/text.r50k.ids"); }
-TEST(tokenizer_gpt2_golden_tiktoken) { check_golden("r50k_base.tiktoken", "tests/ref/gpt2/text.r50k.ids"); }
+#define GOLDEN_TEXT "tests/ref/gpt2/text.txt"
+TEST(tokenizer_gpt2_golden_encoder_json) { check_ids("encoder.json", GOLDEN_TEXT, "tests/ref/gpt2/text.r50k.ids"); }
+TEST(tokenizer_gpt2_golden_tiktoken) { check_ids("r50k_base.tiktoken", GOLDEN_TEXT, "tests/ref/gpt2/text.r50k.ids"); }
 TEST(tokenizer_cl100k_golden_tiktoken) {
     if (!file_exists("tests/ref/gpt2/text.cl100k.ids")) {
         gb_test_skip("no cl100k golden ids");
         return;
     }
-    check_golden("cl100k_base.tiktoken", "tests/ref/gpt2/text.cl100k.ids");
+    check_ids("cl100k_base.tiktoken", GOLDEN_TEXT, "tests/ref/gpt2/text.cl100k.ids");
+}
+
+/* Re-runs the oracle (tests/ref/gpt2/live.mjs: OpenAI's tiktoken via npm) on a fresh random
+ * sample and compares the ids of all three vocabulary files. Skips without node or the
+ * npm packages. */
+TEST(tokenizer_gpt2_live_node) {
+    if (!file_exists("tests/ref/gpt2/node_modules/tiktoken/package.json") || !file_exists("tests/ref/gpt2/live.mjs")) {
+        gb_test_skip("tests/ref/gpt2/node_modules missing (npm ci --prefix tests/ref/gpt2)");
+        return;
+    }
+    if (system("command -v node >/dev/null 2>&1") != 0) {
+        gb_test_skip("node is not on PATH");
+        return;
+    }
+    unsigned seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+    const char *dir = gb_test_path("%s/live-%u", gb_test_tmpdir(), seed);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && node tests/ref/gpt2/live.mjs %u '%s' 16384", dir, seed, dir);
+    int rc = system(cmd);
+    if (rc != 0) {
+        gb_test_fail(__FILE__, __LINE__, "%s failed (status %d)", cmd, rc);
+        return;
+    }
+    char text[600], r50k[600], cl100k[600];
+    snprintf(text, sizeof text, "%s/sample.txt", dir);
+    snprintf(r50k, sizeof r50k, "%s/sample.r50k.ids", dir);
+    snprintf(cl100k, sizeof cl100k, "%s/sample.cl100k.ids", dir);
+    check_ids("encoder.json", text, r50k);
+    check_ids("r50k_base.tiktoken", text, r50k);
+    check_ids("cl100k_base.tiktoken", text, cl100k);
+    if (gb_test_failed()) fprintf(stderr, "  live sample seed %u (rerun: node tests/ref/gpt2/live.mjs %u DIR)\n", seed, seed);
 }
 
 TEST(tokenizer_gpt2_specials_and_ids) {
@@ -478,6 +513,20 @@ TEST(tokenizer_save_load_gpt2) {
     gb_tokenizer_free(t);
     t = load_or_skip("r50k_base.tiktoken");
     if (t) check_save_load(t, "r50k");
+    gb_tokenizer_free(t);
+}
+
+TEST(tokenizer_save_load_cl100k) {
+    /* unused ids and five specials survive the glassbox format */
+    gb_tokenizer *t = load_or_skip("cl100k_base.tiktoken");
+    if (!t) return;
+    CHECK_EQ_INT(gb_tokenizer_vocab_size(t), 100277);
+    CHECK_EQ_INT(gb_tokenizer_pattern(t), GB_PRETOK_CL100K);
+    CHECK_EQ_INT(gb_tokenizer_special_id(t, "<|endoftext|>"), 100257);
+    CHECK_EQ_INT(gb_tokenizer_special_id(t, "<|endofprompt|>"), 100276);
+    CHECK(gb_tokenizer_token(t, 100256, NULL) == NULL);
+    CHECK(gb_tokenizer_token(t, 100270, NULL) == NULL);
+    check_save_load(t, "cl100k");
     gb_tokenizer_free(t);
 }
 
