@@ -158,8 +158,11 @@ static gb_status parse_ids_text(const uint8_t *s, size_t n, gb_ids *ids) {
                 end++;
             char shown[80];
             size_t k = 0;
-            for (size_t j = start; j < end && k < sizeof shown - 5; j++)
-                k += (size_t)snprintf(shown + k, sizeof shown - k, s[j] >= 0x20 && s[j] < 0x7f ? "%c" : "\\x%02x", s[j]);
+            for (size_t j = start; j < end && k < sizeof shown - 5; j++) {
+                if (s[j] >= 0x20 && s[j] < 0x7f) shown[k++] = (char)s[j];
+                else k += (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02x", s[j]);
+            }
+            shown[k] = '\0';
             return gb_errorf(GB_ERR_FORMAT, "stdin: '%s' at byte %zu is not a token id (a decimal number up to %u)",
                              shown, start, UINT32_MAX);
         }

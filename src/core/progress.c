@@ -65,7 +65,8 @@ static void draw(gb_progress *p, double now, const char *extra, int final) {
         n += snprintf(line + n, sizeof line - n, "  %s", done);
     }
     /* "3.4MB/s" for bytes, "120 tok/s" for other units */
-    n += snprintf(line + n, sizeof line - n, strcmp(p->unit, "B") ? "  %s %s/s" : "  %s%s/s", rate_s, p->unit);
+    if (strcmp(p->unit, "B") == 0) n += snprintf(line + n, sizeof line - n, "  %sB/s", rate_s);
+    else n += snprintf(line + n, sizeof line - n, "  %s %s/s", rate_s, p->unit);
     if (final) {
         gb_format_duration(eta, sizeof eta, elapsed);
         n += snprintf(line + n, sizeof line - n, "  in %s", eta);

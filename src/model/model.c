@@ -340,7 +340,10 @@ static gb_status alloc_acts(gb_model *m, int B, int T) {
     m->acts_bytes = bytes;
     float *p = m->acts;
     for (int i = 0; i < k; i++) *s[i].dst = p, p += (s[i].n + 15) / 16 * 16;
+    /* the block is untyped memory from gb_alloc; int32 slots have a float's size and alignment */
+    // cppcheck-suppress invalidPointerCast
     im->tokens = (int32_t *)p, p += (N + 15) / 16 * 16;
+    // cppcheck-suppress invalidPointerCast
     im->targets = (int32_t *)p;
     free(s);
     m->B = B, m->T = T;

@@ -261,10 +261,11 @@ static gb_status read_merges_file(const char *path, char **data, size_t *len, ch
     size_t dir = slash ? (size_t)(slash - path + 1) : 0;
     static const char *const names[] = {"merges.txt", "vocab.bpe", "merges.txt.gz", "vocab.bpe.gz"};
     for (int i = 0; i < 4; i++) {
-        char *p = malloc(dir + strlen(names[i]) + 1);
+        size_t name_len = strlen(names[i]);
+        char *p = malloc(dir + name_len + 1);
         if (!p) return gb_errorf(GB_ERR_NOMEM, "out of memory");
         memcpy(p, path, dir);
-        strcpy(p + dir, names[i]);
+        memcpy(p + dir, names[i], name_len + 1);
         FILE *fp = fopen(p, "rb");
         if (fp) {
             fclose(fp);
