@@ -35,6 +35,7 @@ typedef struct {
     int mr, nr;
     int64_t mc, kc, nc;
     gemm_ukernel kernel;
+    gemm_dot dot;
 } gemm_impl;
 
 #define SC_MR 4
@@ -67,18 +68,24 @@ static void ukernel_scalar(int64_t kc, const float *restrict a, const float *res
     }
 }
 
+static float dot_scalar(const float *restrict x, const float *restrict y, int64_t n) {
+    float t = 0.0f;
+    for (int64_t k = 0; k < n; k++) t += x[k] * y[k];
+    return t;
+}
+
 static const gemm_impl impl_scalar = {"scalar", GB_GEMM_SCALAR, SC_MR, SC_NR, 128, 256, 2048,
-                                      ukernel_scalar};
+                                      ukernel_scalar, dot_scalar};
 #if defined(__x86_64__) || defined(__i386__)
 #define GEMM_X86 1
 /* Zen 3 (L1d 32 KiB, L2 512 KiB per core): a 384 x 16 B micro-panel is 24 KiB of L1, a
  * 120 x 384 A block 180 KiB of L2, a 384 x 4096 B block 6 MiB of the shared L3. Measured
  * best of KC 256..512 x MC 72..240 on the GPT-2 shapes. */
 static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 384, 4096,
-                                    gemm_ukernel_avx2_6x16};
+                                    gemm_ukernel_avx2_6x16, gemm_dot_avx2};
 /* Skylake-SP / Zen 4 (L1d 32-48 KiB, L2 1-2 MiB): 256 x 32 B micro-panel 32 KiB. */
 static const gemm_impl impl_avx512 = {"avx512", GB_GEMM_AVX512, 12, 32, 240, 256, 4096,
-                                      gemm_ukernel_avx512_12x32};
+                                      gemm_ukernel_avx512_12x32, gemm_dot_avx512};
 #endif
 
 static const gemm_impl *active;
@@ -214,6 +221,15 @@ typedef struct {
     float *apack;            /* nthreads x (mcmax x kcb), one per thread */
 } gemm_job;
 
+/* The micro-kernel's epilogue (gemm_internal.h), in scalar code. */
+static inline float epilogue(float t, float alpha, float beta, const float *c, const float *bias) {
+    if (alpha != 1.0f) t = alpha * t;
+    if (beta == 1.0f) t = t + *c;
+    else if (beta != 0.0f) t = t + beta * *c;
+    if (bias) t = t + *bias;
+    return t;
+}
+
 /* Splits n units into parts as even as possible: [start of part p, start of part p+1). */
 static int64_t split(int64_t n, int parts, int p) { return n * p / parts; }
 
@@ -289,19 +305,36 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
                         im->kernel(kc, a, bp, ct, nr, 1.0f, 0.0f, NULL);
                         for (int r = 0; r < rows; r++) {
                             float *cr = c + r * jb->ldc;
-                            for (int s = 0; s < cols; s++) {
-                                float v = ct[r * nr + s];
-                                if (jb->alpha != 1.0f) v = jb->alpha * v;
-                                if (beta == 1.0f) v = v + cr[s];
-                                else if (beta != 0.0f) v = v + beta * cr[s];
-                                if (bj) v = v + bj[s];
-                                cr[s] = v;
-                            }
+                            for (int s = 0; s < cols; s++)
+                                cr[s] = epilogue(ct[r * nr + s], jb->alpha, beta, cr + s,
+                                                 bj ? bj + s : NULL);
                         }
                     }
                 }
             }
 #pragma omp barrier
+        }
+    }
+}
+
+/* Few rows of A against Bᵀ stored (N,K) — the decode step of inference (M = 1 token): packing
+ * would copy all of B for a handful of rows, so each C element is one dot product of two
+ * contiguous rows instead, read once. Threads take fixed column chunks. */
+enum { SMALL_M = 16 }; /* measured: dot products win up to ~16 rows */
+
+static void gemm_small_m(const gemm_job *jb, int nt) {
+    const int64_t CH = 64;
+    int64_t nch = cdiv(jb->N, CH);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t j1 = (ch + 1) * CH < jb->N ? (ch + 1) * CH : jb->N;
+        for (int64_t j = ch * CH; j < j1; j++) {
+            const float *bj = jb->B + j * jb->ldb;
+            for (int64_t i = 0; i < jb->M; i++) {
+                float *c = jb->C + i * jb->ldc + j;
+                float t = jb->im->dot(jb->A + i * jb->lda, bj, jb->K);
+                *c = epilogue(t, jb->alpha, jb->beta, c, jb->bias ? jb->bias + j : NULL);
+            }
         }
     }
 }
@@ -375,9 +408,13 @@ static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float 
     jb.mcmax = cdiv(M < im->mc ? M : im->mc, im->mr) * im->mr;
 
     /* threads: no more than there are tiles, and one for work too small to share */
-    int64_t tiles = cdiv(M, im->mr) * cdiv(N, im->nr);
     int nt = gb_threads_get();
-    if ((double)M * (double)N * (double)K < 2e5) nt = 1;
+    if ((double)M * (double)N * (double)K < 1e6) nt = 1; /* ~25 us of work: not worth waking threads */
+    if (M < SMALL_M && transB && !transA) {
+        gemm_small_m(&jb, nt);
+        return;
+    }
+    int64_t tiles = cdiv(M, im->mr) * cdiv(N, im->nr);
     if (nt > tiles) nt = (int)tiles;
     if (nt < 1) nt = 1;
 

@@ -3,12 +3,16 @@
  * A packed, cache-blocked GEMM in the GotoBLAS/BLIS structure: panels of A and B are copied
  * into aligned buffers in the order the micro-kernel reads them, and a register-blocked
  * micro-kernel (AVX2+FMA 6x16, AVX-512 12x32, or the portable scalar 4x8) multiplies them.
- * The kernel is chosen once at run time from CPUID. All matrices are row-major.
+ * Fewer than 16 rows against Bᵀ (inference: one token at a time) skip the packing and take
+ * one SIMD dot product per element. The kernel is chosen once at run time from CPUID.
+ * All matrices are row-major.
  *
  * Determinism: every output element's K-sum is computed in the same order whatever the
  * thread count — work is split over output tiles (rows of M, panels of N), never over K, and
  * the K blocking depends only on K and the kernel. So 1, 2, 3 ... threads give the same
- * bits (on the same machine with the same kernel). Threads: gb_threads_get().
+ * bits (on the same machine with the same kernel and the same shape; a row's bits may differ
+ * between M = 1 and M = 64 calls, as the small-M path sums in another order).
+ * Threads: gb_threads_get(); products under ~10⁶ multiply-adds run on the calling thread.
  *
  * None of these allocate in the steady state: packing buffers are cached per calling thread
  * and grown on demand. If that allocation fails they fall back to an unblocked loop (slow,

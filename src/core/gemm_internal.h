@@ -15,6 +15,9 @@ typedef void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *r
                              float *restrict c, int64_t ldc, float alpha, float beta,
                              const float *restrict bias);
 
+/* Σ_k x[k]·y[k], k = 0..n-1, in an order that depends only on n (small-M path). */
+typedef float (*gemm_dot)(const float *restrict x, const float *restrict y, int64_t n);
+
 #define GEMM_MR_MAX 16
 #define GEMM_NR_MAX 32
 
@@ -24,5 +27,7 @@ void gemm_ukernel_avx2_6x16(int64_t kc, const float *restrict a, const float *re
 void gemm_ukernel_avx512_12x32(int64_t kc, const float *restrict a, const float *restrict b,
                                float *restrict c, int64_t ldc, float alpha, float beta,
                                const float *restrict bias);
+float gemm_dot_avx2(const float *restrict x, const float *restrict y, int64_t n);
+float gemm_dot_avx512(const float *restrict x, const float *restrict y, int64_t n);
 
 #endif

@@ -19,6 +19,12 @@ UK_TARGET void UK_NAME(int64_t kc, const float *restrict a, const float *restric
 #pragma GCC unroll 4
         for (int v = 0; v < UK_NV; v++) acc[i][v] = uk_zero();
 
+    /* C was last touched a whole K block ago (L3 by now): fetch it while the FMAs run */
+#pragma GCC unroll 16
+    for (int i = 0; i < UK_MR; i++) {
+        __builtin_prefetch(c + i * ldc, 1, 3);
+        __builtin_prefetch(c + i * ldc + UK_NR - 1, 1, 3);
+    }
 #pragma GCC unroll 2
     for (int64_t k = 0; k < kc; k++) {
         uk_vec bv[UK_NV];
@@ -48,4 +54,22 @@ UK_TARGET void UK_NAME(int64_t kc, const float *restrict a, const float *restric
             uk_store(ci + v * UK_VL, t);
         }
     }
+}
+
+/* Σ_k x[k]·y[k] for the small-M path (one row of A against rows of Bᵀ): four vector
+ * accumulators in k order, combined (s0+s1)+(s2+s3), lanes summed by uk_hsum, scalar tail.
+ * The order depends only on n. */
+UK_TARGET float UK_DOT_NAME(const float *restrict x, const float *restrict y, int64_t n) {
+    uk_vec s0 = uk_zero(), s1 = uk_zero(), s2 = uk_zero(), s3 = uk_zero();
+    int64_t k = 0;
+    for (; k + 4 * UK_VL <= n; k += 4 * UK_VL) {
+        s0 = uk_fma(uk_load(x + k), uk_load(y + k), s0);
+        s1 = uk_fma(uk_load(x + k + UK_VL), uk_load(y + k + UK_VL), s1);
+        s2 = uk_fma(uk_load(x + k + 2 * UK_VL), uk_load(y + k + 2 * UK_VL), s2);
+        s3 = uk_fma(uk_load(x + k + 3 * UK_VL), uk_load(y + k + 3 * UK_VL), s3);
+    }
+    for (; k + UK_VL <= n; k += UK_VL) s0 = uk_fma(uk_load(x + k), uk_load(y + k), s0);
+    float t = uk_hsum(uk_add(uk_add(s0, s1), uk_add(s2, s3)));
+    for (; k < n; k++) t = t + x[k] * y[k];
+    return t;
 }

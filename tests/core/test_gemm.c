@@ -97,7 +97,7 @@ static const gb_gemm_isa all_isas[] = {GB_GEMM_SCALAR, GB_GEMM_AVX2, GB_GEMM_AVX
 static const int64_t shapes[][3] = {
     {1, 1, 1},   {7, 13, 5},  {17, 33, 65}, {5, 3, 0},    {2, 40, 9},    {40, 2, 9},
     {6, 16, 8},  {12, 32, 1}, {13, 31, 17}, {1, 100, 70}, {100, 1, 70},  {29, 47, 257},
-    {131, 19, 3}, {250, 21, 400},
+    {131, 19, 3}, {250, 21, 400}, {3, 50, 45},
 };
 
 TEST(core_gemm_sgemm_all_kernels_odd_shapes) {
@@ -259,6 +259,7 @@ TEST(core_gemm_bit_identical_across_threads) {
         if (!gb_gemm_use(all_isas[s])) continue;
         check_threads(&r, 263, 400, 45);  /* several MC and KC blocks */
         check_threads(&r, 21, 40, 4200);  /* several NC blocks; backward_weight: MC blocks */
+        check_threads(&r, 3, 300, 700);   /* the small-M (dot product) path */
     }
     gb_gemm_use(GB_GEMM_AUTO);
     gb_threads_set(saved);
