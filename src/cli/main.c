@@ -11,6 +11,8 @@
 static const gb_command commands[] = {
     {"tokenizer", gb_cmd_tokenizer, "train a byte-level BPE tokenizer; encode and decode text"},
     {"data", gb_cmd_data, "turn text into token shards for training"},
+    {"train", gb_cmd_train, "train a transformer on token shards (checkpoints, log, loss plot)"},
+    {"sample", gb_cmd_sample, "continue a prompt with a trained checkpoint"},
 };
 
 static void usage(FILE *fp) {
