@@ -8,6 +8,7 @@
  * count). The tokenizer's <|endoftext|> (if it has one) ends each input file. Outputs:
  * DIR/train-NNNN.bin, DIR/val-NNNN.bin (include/glassbox/shard.h) and DIR/meta.json. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "glassbox/shard.h"
 #include "glassbox/sys.h"
 #include "glassbox/tokenizer.h"
+#include "glassbox/train.h"
 
 #define MIN_BLOCK_BYTES 1024
 #define MAX_BLOCK_BYTES (32 * 1024)
@@ -70,9 +72,14 @@ static gb_status flush_shard(split_writer *w, int final) {
         char **grown = realloc(w->written, (size_t)(w->n_shards + 1) * sizeof *grown);
         if (!grown) return gb_errorf(GB_ERR_NOMEM, "out of memory");
         w->written = grown;
-        w->written[w->n_shards++] = strdup(path);
+        if (!(w->written[w->n_shards] = strdup(path))) {
+            unlink(path);
+            return gb_errorf(GB_ERR_NOMEM, "out of memory");
+        }
+        w->n_shards++;
         w->n_tokens += n;
-        memmove(w->pending.data, w->pending.data + n, (size_t)(w->pending.len - n) * sizeof(uint32_t));
+        if (w->pending.len > n)
+            memmove(w->pending.data, w->pending.data + n, (size_t)(w->pending.len - n) * sizeof(uint32_t));
         w->pending.len -= n;
         if (final && w->pending.len == 0) break;
     }
@@ -306,10 +313,87 @@ done:
     return rc_exit;
 }
 
+
+/* glassbox data stats: token counts and unigram entropies, the floor a model that ignores
+ * context cannot beat (compare with `glassbox train`'s loss, also in nats per token). */
+static const char *stats_help =
+    "usage: glassbox data stats DIR [--json]\n"
+    "\n"
+    "Token counts of a prepared directory and two unigram baselines for the loss (nats/token):\n"
+    "  val entropy        H = -sum p log p of the validation tokens' own frequencies\n"
+    "  train unigram      cross-entropy of the validation tokens under the training tokens'\n"
+    "                     frequencies (add-one smoothed): what a context-free model scores\n"
+    "\n"
+    "  --json               print one JSON object\n"
+    "  -h, --help           show this help\n";
+
+static gb_status count_split(const char *dir, const char *split, double **counts, int64_t *vocab, int64_t *n) {
+    gb_loader L;
+    gb_status rc = gb_loader_open(&L, dir, split, 1, 0, 0);
+    if (rc) return rc;
+    if (!*counts) {
+        *vocab = L.vocab_size;
+        if (!(*counts = calloc((size_t)L.vocab_size, sizeof **counts))) rc = gb_errorf(GB_ERR_NOMEM, "out of memory");
+    } else if (L.vocab_size != *vocab) {
+        rc = gb_errorf(GB_ERR_FORMAT, "%s: the %s shards have another vocabulary size", dir, split);
+    }
+    *n = 0;
+    for (int s = 0; !rc && s < L.n_shards; s++)
+        for (int64_t i = 0; i < L.shards[s].n_tokens; i++) (*counts)[gb_shard_token(&L.shards[s], i)] += 1, (*n)++;
+    gb_loader_close(&L);
+    return rc;
+}
+
+static int cmd_stats(int argc, char **argv) {
+    const char *cmd = "data stats";
+    int json = 0, c;
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    while ((c = gb_cli_getopt(cmd, argc, argv, "h", opts)) != -1) {
+        if (c == 'h') { fputs(stats_help, stdout); return GB_EXIT_OK; }
+        if (c == 'j') json = 1;
+        else return GB_EXIT_USAGE;
+    }
+    if (optind != argc - 1) return gb_cli_usage_error(cmd, "wants one prepared directory");
+    const char *dir = argv[optind];
+    double *tr = NULL, *va = NULL;
+    int64_t V = 0, V2 = 0, n_tr = 0, n_va = 0;
+    gb_status rc;
+    if ((rc = count_split(dir, "train", &tr, &V, &n_tr)) || (rc = count_split(dir, "val", &va, &V2, &n_va))) goto done;
+    if (V2 != V) { rc = gb_errorf(GB_ERR_FORMAT, "%s: train and val vocabulary sizes differ", dir); goto done; }
+    double h_val = 0, xent = 0;
+    int64_t distinct = 0;
+    for (int64_t v = 0; v < V; v++) {
+        if (va[v] > 0) {
+            double p = va[v] / (double)n_va;
+            h_val -= p * log(p);
+            xent -= va[v] * log((tr[v] + 1) / ((double)n_tr + (double)V));
+            distinct++;
+        }
+    }
+    if (n_va > 0) xent /= (double)n_va;
+    if (json) {
+        printf("{\"dir\":\"%s\",\"vocab_size\":%lld,\"train_tokens\":%lld,\"val_tokens\":%lld,"
+               "\"val_distinct\":%lld,\"val_unigram_entropy_nats\":%.6f,\"val_unigram_entropy_bits\":%.6f,"
+               "\"train_unigram_xent_nats\":%.6f}\n",
+               dir, (long long)V, (long long)n_tr, (long long)n_va, (long long)distinct, h_val, h_val / log(2.0), xent);
+    } else {
+        printf("%s: vocabulary %lld, %lld train + %lld val tokens (%lld distinct in val)\n", dir, (long long)V,
+               (long long)n_tr, (long long)n_va, (long long)distinct);
+        printf("val unigram entropy        %.4f nats/token (%.4f bits)\n", h_val, h_val / log(2.0));
+        printf("train unigram on val       %.4f nats/token (cross-entropy, add-one smoothed)\n", xent);
+    }
+done:
+    free(tr);
+    free(va);
+    return rc ? gb_cli_fail(rc) : GB_EXIT_OK;
+}
+
 static const char *data_help = "usage: glassbox data COMMAND [OPTIONS]\n"
                                "\n"
                                "Commands:\n"
                                "  prepare      encode text files into token shards for training\n"
+                               "  stats        token counts and unigram entropy of a prepared directory\n"
                                "\n"
                                "'glassbox data COMMAND --help' describes a command.\n";
 
@@ -323,5 +407,6 @@ int gb_cmd_data(int argc, char **argv) {
         return GB_EXIT_OK;
     }
     if (!strcmp(argv[1], "prepare")) return cmd_prepare(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "stats")) return cmd_stats(argc - 1, argv + 1);
     return gb_cli_usage_error("data", "unknown command '%s'", argv[1]);
 }
