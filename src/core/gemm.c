@@ -4,12 +4,12 @@
  *
  *   for jc in N step NC                       B block (KC x NC) shared by all threads, in L3
  *     for pc in K step KC                     each output element's K-sum goes block by block
- *       pack B[pc.., jc..] cooperatively      into NR-column micro-panels; barrier
+ *       pack B[pc.., jc..] cooperatively      into NR-column micro-panels (two buffers,
+ *                                           alternating); barrier
  *       for ic in my rows step MC             A block (MC x KC) private to a thread, in L2
  *         pack A[ic.., pc..]                  into MR-row micro-panels
  *         for jr in my NR-panels              B micro-panel (KC x NR) stays in L1
  *           for ir in MR-panels of the block  micro-kernel: MR x NR accumulators in registers
- *       barrier
  *
  * Threads form a tm x tn grid over the output (rows split in MR tiles, NR-panels split
  * within each NC block); the split points are multiples of MR and NR, so the micro-tile grid
@@ -36,6 +36,7 @@ typedef struct {
     int64_t mc, kc, nc;
     gemm_ukernel kernel;
     gemm_dot dot;
+    gemm_pack_panel pack_a, pack_b; /* SIMD c-major packing of a full panel, or NULL */
 } gemm_impl;
 
 #define SC_MR 4
@@ -75,17 +76,19 @@ static float dot_scalar(const float *restrict x, const float *restrict y, int64_
 }
 
 static const gemm_impl impl_scalar = {"scalar", GB_GEMM_SCALAR, SC_MR, SC_NR, 128, 256, 2048,
-                                      ukernel_scalar, dot_scalar};
+                                      ukernel_scalar, dot_scalar, NULL, NULL};
 #if defined(__x86_64__) || defined(__i386__)
 #define GEMM_X86 1
 /* Zen 3 (L1d 32 KiB, L2 512 KiB per core): a 384 x 16 B micro-panel is 24 KiB of L1, a
  * 120 x 384 A block 180 KiB of L2, a 384 x 4096 B block 6 MiB of the shared L3. Measured
  * best of KC 256..512 x MC 72..240 on the GPT-2 shapes. */
 static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 384, 4096,
-                                    gemm_ukernel_avx2_6x16, gemm_dot_avx2};
+                                    gemm_ukernel_avx2_6x16, gemm_dot_avx2,
+                                    gemm_pack6_cmajor_avx2, gemm_pack16_cmajor_avx2};
 /* Skylake-SP / Zen 4 (L1d 32-48 KiB, L2 1-2 MiB): 256 x 32 B micro-panel 32 KiB. */
 static const gemm_impl impl_avx512 = {"avx512", GB_GEMM_AVX512, 12, 32, 240, 256, 4096,
-                                      gemm_ukernel_avx512_12x32, gemm_dot_avx512};
+                                      gemm_ukernel_avx512_12x32, gemm_dot_avx512, NULL,
+                                      NULL};
 #endif
 
 static const gemm_impl *active;
@@ -169,12 +172,14 @@ pack_kmajor(float *restrict dst, const float *restrict S, int64_t lds, int64_t k
 
 static inline __attribute__((always_inline)) void
 pack_cmajor(float *restrict dst, const float *restrict S, int64_t lds, int64_t k0, int64_t kc,
-            int64_t c0, int64_t n, int64_t p0, int64_t p1, const int w) {
+            int64_t c0, int64_t n, int64_t p0, int64_t p1, const int w, gemm_pack_panel simd) {
     for (int64_t p = p0; p < p1; p++) {
         float *d = dst + p * kc * w;
         const float *src = S + (c0 + p * w) * lds + k0;
         int cols = n - p * w < w ? (int)(n - p * w) : w;
-        if (cols == w) {
+        if (cols == w && simd) {
+            simd(d, src, lds, kc);
+        } else if (cols == w) {
             for (int64_t k = 0; k < kc; k++) {
                 if ((k & 15) == 0) /* w strided rows outrun the hardware prefetcher */
                     for (int c = 0; c < w; c++) __builtin_prefetch(src + c * lds + k + 64);
@@ -188,11 +193,12 @@ pack_cmajor(float *restrict dst, const float *restrict S, int64_t lds, int64_t k
 }
 
 static void pack(float *restrict dst, const float *restrict S, int64_t lds, int kmajor, int64_t k0,
-                 int64_t kc, int64_t c0, int64_t n, int64_t p0, int64_t p1, int w) {
+                 int64_t kc, int64_t c0, int64_t n, int64_t p0, int64_t p1, int w,
+                 gemm_pack_panel simd) {
 #define PACK_W(W) \
     do { \
         if (kmajor) pack_kmajor(dst, S, lds, k0, kc, c0, n, p0, p1, W); \
-        else pack_cmajor(dst, S, lds, k0, kc, c0, n, p0, p1, W); \
+        else pack_cmajor(dst, S, lds, k0, kc, c0, n, p0, p1, W, simd); \
     } while (0)
     switch (w) {
     case 4: PACK_W(4); break;
@@ -217,7 +223,7 @@ typedef struct {
     int64_t lda, ldb, ldc;
     float *C;
     int64_t kcb, ncb, mcmax; /* K block (from K only), N block, largest A block rows */
-    float *bpack;            /* kcb x ncb, shared */
+    float *bpack[2];         /* kcb x ncb each, shared; K blocks alternate between them */
     float *apack;            /* nthreads x (mcmax x kcb), one per thread */
 } gemm_job;
 
@@ -273,6 +279,7 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
     float *ap = jb->apack + (int64_t)t * jb->mcmax * jb->kcb;
     float ct[GEMM_MR_MAX * GEMM_NR_MAX] __attribute__((aligned(64)));
 
+    unsigned step = 0;
     for (int64_t jc = 0; jc < jb->N; jc += jb->ncb) {
         int64_t n = jb->N - jc < jb->ncb ? jb->N - jc : jb->ncb;
         int64_t np = cdiv(n, nr);
@@ -282,14 +289,15 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
             int first = pc == 0;
             float beta = first ? jb->beta : 1.0f;
             const float *bias = first ? jb->bias : NULL;
-            pack(jb->bpack, jb->B, jb->ldb, !jb->transB, pc, kc, jc, n, split(np, nt, t),
-                 split(np, nt, t + 1), nr);
+            float *bpack = jb->bpack[step++ & 1];
+            pack(bpack, jb->B, jb->ldb, !jb->transB, pc, kc, jc, n, split(np, nt, t),
+                 split(np, nt, t + 1), nr, im->pack_b);
 #pragma omp barrier
             for (int64_t ic = row0; ic < row1; ic += mcb) {
                 int64_t m = row1 - ic < mcb ? row1 - ic : mcb;
-                pack(ap, jb->A, jb->lda, jb->transA, pc, kc, ic, m, 0, cdiv(m, mr), mr);
+                pack(ap, jb->A, jb->lda, jb->transA, pc, kc, ic, m, 0, cdiv(m, mr), mr, im->pack_a);
                 for (int64_t q = q0; q < q1; q++) {
-                    const float *bp = jb->bpack + q * kc * nr;
+                    const float *bp = bpack + q * kc * nr;
                     int64_t j = jc + q * nr;
                     int cols = jb->N - j < nr ? (int)(jb->N - j) : nr;
                     const float *bj = bias ? bias + j : NULL;
@@ -312,7 +320,8 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
                     }
                 }
             }
-#pragma omp barrier
+            /* no barrier here: the next block packs into the other buffer, which every
+             * thread had finished reading before any could pass this block's barrier */
         }
     }
 }
@@ -419,13 +428,14 @@ static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float 
     if (nt < 1) nt = 1;
 
     size_t nb = (size_t)jb.kcb * (size_t)jb.ncb, na = (size_t)jb.kcb * (size_t)jb.mcmax;
-    float *ws = workspace_get(nb + (size_t)nt * na);
+    float *ws = workspace_get(2 * nb + (size_t)nt * na);
     if (!ws) {
         gemm_naive(&jb);
         return;
     }
-    jb.bpack = ws;
-    jb.apack = ws + nb;
+    jb.bpack[0] = ws;
+    jb.bpack[1] = ws + nb;
+    jb.apack = ws + 2 * nb;
     if (nt == 1) {
         gemm_thread(&jb, 0, 1);
         return;

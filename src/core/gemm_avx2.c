@@ -29,4 +29,69 @@ UK_TARGET static inline float uk_hsum(__m256 v) {
 }
 
 #include "core/gemm_ukernel.h"
+
+/* Transposes the 8x8 block r[0..7] (rows) in place into columns. */
+#define TRANSPOSE8(r) \
+    do { \
+        __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]); \
+        __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]); \
+        __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]); \
+        __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]); \
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE); \
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE); \
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE); \
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE); \
+        r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); \
+        r[1] = _mm256_permute2f128_ps(u1, u5, 0x20); \
+        r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); \
+        r[3] = _mm256_permute2f128_ps(u3, u7, 0x20); \
+        r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); \
+        r[5] = _mm256_permute2f128_ps(u1, u5, 0x31); \
+        r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); \
+        r[7] = _mm256_permute2f128_ps(u3, u7, 0x31); \
+    } while (0)
+
+/* B micro-panel from Bᵀ stored (N,K): dst[k*16 + c] = src[c*lds + k], 8x8 transposes. */
+UK_TARGET void gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+                                       int64_t kc) {
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        for (int h = 0; h < 2; h++) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) {
+                const float *p = src + (8 * h + i) * lds + k;
+                if ((k & 15) == 0) __builtin_prefetch(p + 64);
+                r[i] = _mm256_loadu_ps(p);
+            }
+            TRANSPOSE8(r);
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (k + j) * 16 + 8 * h, r[j]);
+        }
+    }
+    for (; k < kc; k++)
+        for (int c = 0; c < 16; c++) dst[k * 16 + c] = src[c * lds + k];
+}
+
+/* A micro-panel from A stored (M,K): dst[k*6 + r] = src[r*lds + k], as 8x8 transposes of the
+ * six rows and two zero rows, of which six lanes are stored. */
+UK_TARGET void gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+                                      int64_t kc) {
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 6; i++) {
+            const float *p = src + i * lds + k;
+            if ((k & 15) == 0) __builtin_prefetch(p + 64);
+            r[i] = _mm256_loadu_ps(p);
+        }
+        r[6] = r[7] = _mm256_setzero_ps();
+        TRANSPOSE8(r);
+        for (int j = 0; j < 8; j++) {
+            float *d = dst + (k + j) * 6;
+            _mm_storeu_ps(d, _mm256_castps256_ps128(r[j]));
+            _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(r[j], 1));
+        }
+    }
+    for (; k < kc; k++)
+        for (int i = 0; i < 6; i++) dst[k * 6 + i] = src[i * lds + k];
+}
 #endif

@@ -18,6 +18,11 @@ typedef void (*gemm_ukernel)(int64_t kc, const float *restrict a, const float *r
 /* Σ_k x[k]·y[k], k = 0..n-1, in an order that depends only on n (small-M path). */
 typedef float (*gemm_dot)(const float *restrict x, const float *restrict y, int64_t n);
 
+/* One full w-wide micro-panel from a c-major source (see pack in gemm.c):
+ * dst[k*w + c] = src[c*lds + k], c < w, k < kc; w fixed by the function. */
+typedef void (*gemm_pack_panel)(float *restrict dst, const float *restrict src, int64_t lds,
+                                int64_t kc);
+
 #define GEMM_MR_MAX 16
 #define GEMM_NR_MAX 32
 
@@ -27,6 +32,10 @@ void gemm_ukernel_avx2_6x16(int64_t kc, const float *restrict a, const float *re
 void gemm_ukernel_avx512_12x32(int64_t kc, const float *restrict a, const float *restrict b,
                                float *restrict c, int64_t ldc, float alpha, float beta,
                                const float *restrict bias);
+void gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+                             int64_t kc);
+void gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+                            int64_t kc);
 float gemm_dot_avx2(const float *restrict x, const float *restrict y, int64_t n);
 float gemm_dot_avx512(const float *restrict x, const float *restrict y, int64_t n);
 
