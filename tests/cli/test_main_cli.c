@@ -10,7 +10,7 @@ TEST(cli_help_and_version) {
     const char *help[] = {"--help", NULL};
     CHECK_EQ_INT(gb_test_run(help, NULL, 0, &out, NULL, &err), 0);
     CHECK(strstr(out, "usage: glassbox COMMAND") != NULL);
-    CHECK(strstr(out, "tokenizer") && strstr(out, "data"));
+    CHECK(strstr(out, "tokenizer") && strstr(out, "data") && strstr(out, "train") && strstr(out, "sample"));
     free(out), free(err);
 
     const char *version[] = {"--version", NULL};
@@ -21,7 +21,8 @@ TEST(cli_help_and_version) {
     /* every subcommand answers --help on stdout with exit 0 */
     const char *const cmds[][4] = {{"tokenizer", "--help"}, {"tokenizer", "train", "--help"},
                                    {"tokenizer", "encode", "--help"}, {"tokenizer", "decode", "--help"},
-                                   {"data", "--help"}, {"data", "prepare", "--help"}};
+                                   {"data", "--help"}, {"data", "prepare", "--help"},
+                                   {"data", "stats", "--help"}, {"train", "--help"}, {"sample", "--help"}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         int rc = gb_test_run(cmds[i], NULL, 0, &out, NULL, &err);
         if (rc != 0 || !strstr(out, "usage: glassbox"))
