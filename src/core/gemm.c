@@ -387,12 +387,23 @@ static _Thread_local struct {
     size_t n; /* floats */
 } workspace;
 
+static int workspace_denied; /* tests: act as if allocation failed */
+
 static float *workspace_get(size_t n) {
+    if (__atomic_load_n(&workspace_denied, __ATOMIC_RELAXED)) return NULL;
     if (workspace.n >= n) return workspace.p;
     gb_free(workspace.p);
     workspace.p = gb_alloc(n * sizeof(float));
     workspace.n = workspace.p ? n : 0;
     return workspace.p;
+}
+
+void gemm_deny_workspace(int deny) { __atomic_store_n(&workspace_denied, deny, __ATOMIC_RELAXED); }
+
+void gb_gemm_release(void) {
+    gb_free(workspace.p);
+    workspace.p = NULL;
+    workspace.n = 0;
 }
 
 static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,

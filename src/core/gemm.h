@@ -53,6 +53,10 @@ void gb_gemm_backward_weight(float *restrict dw, float *restrict dbias, const fl
 /* dbias (N) += Σ_m dout (M,N)[m,:], rows added in order m = 0..M-1 (deterministic). */
 void gb_gemm_colsum(float *restrict dbias, const float *restrict dout, int64_t M, int64_t N);
 
+/* Frees the calling thread's cached packing buffers (up to ~12 MiB; the next call on this
+ * thread allocates them again). For threads that are done with GEMM. */
+void gb_gemm_release(void);
+
 /* Micro-kernel choice, for tests and benchmarks. GB_GEMM_AUTO is the best the CPU runs. */
 typedef enum {
     GB_GEMM_AUTO = 0,

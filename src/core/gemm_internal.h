@@ -39,4 +39,8 @@ void gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int6
 float gemm_dot_avx2(const float *restrict x, const float *restrict y, int64_t n);
 float gemm_dot_avx512(const float *restrict x, const float *restrict y, int64_t n);
 
+/* Tests: deny != 0 makes every call take the unpacked fallback, as if the packing memory
+ * could not be allocated. */
+void gemm_deny_workspace(int deny);
+
 #endif

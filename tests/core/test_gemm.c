@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_internal.h"
 #include "glassbox/rng.h"
 #include "glassbox/sys.h"
 #include "test.h"
@@ -262,6 +263,23 @@ TEST(core_gemm_bit_identical_across_threads) {
         check_threads(&r, 3, 300, 700);   /* the small-M (dot product) path */
     }
     gb_gemm_use(GB_GEMM_AUTO);
+    gb_threads_set(saved);
+}
+
+/* Without packing memory every call falls back to a plain loop: still right, still the same
+ * bits for any thread count; gb_gemm_release drops the cache and the next call rebuilds it. */
+TEST(core_gemm_fallback_without_workspace) {
+    gb_rng r;
+    gb_rng_seed(&r, 5);
+    int saved = gb_threads_get();
+    gemm_deny_workspace(1);
+    CHECK(run_case(&r, 0, 1, 37, 45, 300, 1.0f, 1.0f));
+    CHECK(run_case(&r, 1, 0, 40, 29, 77, 0.5f, 0.0f));
+    check_threads(&r, 130, 90, 70);
+    gemm_deny_workspace(0);
+    gb_gemm_release();
+    gb_gemm_release();
+    CHECK(run_case(&r, 0, 0, 50, 60, 70, 1.0f, 0.0f));
     gb_threads_set(saved);
 }
 
