@@ -3,7 +3,8 @@
  * B·T = 1024 rows: forward, backward input, backward weight), at 1 and 2 threads.
  *
  *   gemm_bench [--quick] [--threads N] [--reps N]   (bench/gemm/run.sh builds and runs it)
- *   --quick skips the LM-head shapes; --reps: timed runs per library (best is kept).
+ *   --quick skips the LM-head shapes; --reps: timed runs per library (best is kept);
+ *   --only TEXT runs the shapes whose name contains TEXT ("square", "fwd", "lmhd").
  *
  * Debian's OpenBLAS 0.3.21 picks its kernel from CPUID and may not know a recent CPU (it
  * calls new Xeons "Prescott" and runs 3x slower). If it reports such a fallback core on a
@@ -147,12 +148,14 @@ static const char *weak_cores[] = {"Prescott", "Katmai", "Coppermine", "Northwoo
 
 int main(int argc, char **argv) {
     int quick = 0, maxt = 2, reps = 4;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) maxt = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--threads N] [--reps N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--threads N] [--reps N] [--only TEXT]\n", argv[0]);
             return 2;
         }
     }
@@ -205,7 +208,7 @@ int main(int argc, char **argv) {
     int counted = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const shape *s = &shapes[i];
-        if (quick && s->big) continue;
+        if ((quick && s->big) || (only && !strstr(s->name, only))) continue;
         int64_t arows = s->tA ? s->K : s->M, acols = s->tA ? s->M : s->K;
         int64_t brows = s->tB ? s->N : s->K, bcols = s->tB ? s->K : s->N;
         float *A = gb_alloc((size_t)(arows * acols) * sizeof(float));
@@ -245,6 +248,7 @@ int main(int argc, char **argv) {
         printf(" %.2g\n", md);
         gb_free(A), gb_free(B), gb_free(C), gb_free(C0), gb_free(Cb);
     }
+    if (!counted) return 0;
     for (int t = 0; t < nthr; t++)
         printf("%d thread%s: mean %.1f %% of peak, geometric-mean glassbox/OpenBLAS speed %.2f\n",
                thr[t], thr[t] > 1 ? "s" : "", sum_pk[t] / counted, exp(sum_ratio[t] / counted));

@@ -19,6 +19,7 @@
 #include "core/gemm.h"
 
 #include <omp.h>
+#include <sched.h>
 #include <string.h>
 
 #include "core/gemm_internal.h"
@@ -227,6 +228,31 @@ typedef struct {
     float *apack;            /* nthreads x (mcmax x kcb), one per thread */
 } gemm_job;
 
+/* The team's barrier, one per K block. It spins briefly, then yields the core: on a busy
+ * machine a late thread is usually waiting for a core, and a spinning one would take it
+ * (OpenMP's barrier spins for a long while first). */
+typedef struct {
+    int arrived; /* threads at the barrier in this round */
+    int sense;   /* flips when a round completes */
+    int n;       /* team size */
+} gemm_barrier;
+
+static void barrier_wait(gemm_barrier *b, int *local_sense) {
+    int s = !*local_sense;
+    *local_sense = s;
+    if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == b->n) {
+        __atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->sense, s, __ATOMIC_RELEASE);
+        return;
+    }
+    for (int spins = 0; __atomic_load_n(&b->sense, __ATOMIC_ACQUIRE) != s; spins++) {
+        if (spins >= 4000) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+        else __builtin_ia32_pause();
+#endif
+    }
+}
+
 /* The micro-kernel's epilogue (gemm_internal.h), in scalar code. */
 static inline float epilogue(float t, float alpha, float beta, const float *c, const float *bias) {
     if (alpha != 1.0f) t = alpha * t;
@@ -263,7 +289,7 @@ static void choose_grid(const gemm_impl *im, int64_t M, int64_t N, int64_t K, in
 }
 
 /* One thread's part of the job; every thread of the team runs it (barriers inside). */
-static void gemm_thread(const gemm_job *jb, int t, int nt) {
+static void gemm_thread(const gemm_job *jb, gemm_barrier *bar, int t, int nt) {
     const gemm_impl *im = jb->im;
     const int mr = im->mr, nr = im->nr;
     int tm = 1, tn = 1;
@@ -280,6 +306,7 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
     float ct[GEMM_MR_MAX * GEMM_NR_MAX] __attribute__((aligned(64)));
 
     unsigned step = 0;
+    int sense = 0;
     for (int64_t jc = 0; jc < jb->N; jc += jb->ncb) {
         int64_t n = jb->N - jc < jb->ncb ? jb->N - jc : jb->ncb;
         int64_t np = cdiv(n, nr);
@@ -292,7 +319,7 @@ static void gemm_thread(const gemm_job *jb, int t, int nt) {
             float *bpack = jb->bpack[step++ & 1];
             pack(bpack, jb->B, jb->ldb, !jb->transB, pc, kc, jc, n, split(np, nt, t),
                  split(np, nt, t + 1), nr, im->pack_b);
-#pragma omp barrier
+            if (nt > 1) barrier_wait(bar, &sense);
             for (int64_t ic = row0; ic < row1; ic += mcb) {
                 int64_t m = row1 - ic < mcb ? row1 - ic : mcb;
                 pack(ap, jb->A, jb->lda, jb->transA, pc, kc, ic, m, 0, cdiv(m, mr), mr, im->pack_a);
@@ -448,11 +475,16 @@ static void gemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float 
     jb.bpack[1] = ws + nb;
     jb.apack = ws + 2 * nb;
     if (nt == 1) {
-        gemm_thread(&jb, 0, 1);
+        gemm_thread(&jb, NULL, 0, 1);
         return;
     }
+    gemm_barrier bar = {0, 0, 0};
 #pragma omp parallel num_threads(nt)
-    gemm_thread(&jb, omp_get_thread_num(), omp_get_num_threads());
+    {
+#pragma omp single
+        bar.n = omp_get_num_threads(); /* the team may be smaller than asked */
+        gemm_thread(&jb, &bar, omp_get_thread_num(), omp_get_num_threads());
+    }
 }
 
 /* ---- public entry points ------------------------------------------------------------- */
