@@ -84,11 +84,11 @@ static const gemm_impl impl_scalar = {"scalar", GB_GEMM_SCALAR, SC_MR, SC_NR, 12
  * 120 x 384 A block 180 KiB of L2, a 384 x 4096 B block 6 MiB of the shared L3. Measured
  * best of KC 256..512 x MC 72..240 on the GPT-2 shapes. */
 static const gemm_impl impl_avx2 = {"avx2", GB_GEMM_AVX2, 6, 16, 120, 384, 4096,
-                                    gemm_ukernel_avx2_6x16, gemm_dot_avx2,
-                                    gemm_pack6_cmajor_avx2, gemm_pack16_cmajor_avx2};
+                                    gb_gemm_ukernel_avx2_6x16, gb_gemm_dot_avx2,
+                                    gb_gemm_pack6_cmajor_avx2, gb_gemm_pack16_cmajor_avx2};
 /* Skylake-SP / Zen 4 (L1d 32-48 KiB, L2 1-2 MiB): 256 x 32 B micro-panel 32 KiB. */
 static const gemm_impl impl_avx512 = {"avx512", GB_GEMM_AVX512, 12, 32, 240, 256, 4096,
-                                      gemm_ukernel_avx512_12x32, gemm_dot_avx512, NULL,
+                                      gb_gemm_ukernel_avx512_12x32, gb_gemm_dot_avx512, NULL,
                                       NULL};
 #endif
 
@@ -425,7 +425,7 @@ static float *workspace_get(size_t n) {
     return workspace.p;
 }
 
-void gemm_deny_workspace(int deny) { __atomic_store_n(&workspace_denied, deny, __ATOMIC_RELAXED); }
+void gb_gemm_deny_workspace(int deny) { __atomic_store_n(&workspace_denied, deny, __ATOMIC_RELAXED); }
 
 void gb_gemm_release(void) {
     gb_free(workspace.p);

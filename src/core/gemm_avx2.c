@@ -4,8 +4,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define UK_NAME gemm_ukernel_avx2_6x16
-#define UK_DOT_NAME gemm_dot_avx2
+#define UK_NAME gb_gemm_ukernel_avx2_6x16
+#define UK_DOT_NAME gb_gemm_dot_avx2
 #define UK_TARGET __attribute__((target("avx2,fma")))
 #define UK_MR 6
 #define UK_NV 2
@@ -52,7 +52,7 @@ UK_TARGET static inline float uk_hsum(__m256 v) {
     } while (0)
 
 /* B micro-panel from Bᵀ stored (N,K): dst[k*16 + c] = src[c*lds + k], 8x8 transposes. */
-UK_TARGET void gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+UK_TARGET void gb_gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
                                        int64_t kc) {
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {
@@ -73,7 +73,7 @@ UK_TARGET void gemm_pack16_cmajor_avx2(float *restrict dst, const float *restric
 
 /* A micro-panel from A stored (M,K): dst[k*6 + r] = src[r*lds + k], as 8x8 transposes of the
  * six rows and two zero rows, of which six lanes are stored. */
-UK_TARGET void gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+UK_TARGET void gb_gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
                                       int64_t kc) {
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {

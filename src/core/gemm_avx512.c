@@ -5,8 +5,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define UK_NAME gemm_ukernel_avx512_12x32
-#define UK_DOT_NAME gemm_dot_avx512
+#define UK_NAME gb_gemm_ukernel_avx512_12x32
+#define UK_DOT_NAME gb_gemm_dot_avx512
 #define UK_TARGET __attribute__((target("avx512f")))
 #define UK_MR 12
 #define UK_NV 2

@@ -26,21 +26,21 @@ typedef void (*gemm_pack_panel)(float *restrict dst, const float *restrict src, 
 #define GEMM_MR_MAX 16
 #define GEMM_NR_MAX 32
 
-void gemm_ukernel_avx2_6x16(int64_t kc, const float *restrict a, const float *restrict b,
+void gb_gemm_ukernel_avx2_6x16(int64_t kc, const float *restrict a, const float *restrict b,
                             float *restrict c, int64_t ldc, float alpha, float beta,
                             const float *restrict bias);
-void gemm_ukernel_avx512_12x32(int64_t kc, const float *restrict a, const float *restrict b,
+void gb_gemm_ukernel_avx512_12x32(int64_t kc, const float *restrict a, const float *restrict b,
                                float *restrict c, int64_t ldc, float alpha, float beta,
                                const float *restrict bias);
-void gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+void gb_gemm_pack16_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
                              int64_t kc);
-void gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
+void gb_gemm_pack6_cmajor_avx2(float *restrict dst, const float *restrict src, int64_t lds,
                             int64_t kc);
-float gemm_dot_avx2(const float *restrict x, const float *restrict y, int64_t n);
-float gemm_dot_avx512(const float *restrict x, const float *restrict y, int64_t n);
+float gb_gemm_dot_avx2(const float *restrict x, const float *restrict y, int64_t n);
+float gb_gemm_dot_avx512(const float *restrict x, const float *restrict y, int64_t n);
 
 /* Tests: deny != 0 makes every call take the unpacked fallback, as if the packing memory
  * could not be allocated. */
-void gemm_deny_workspace(int deny);
+void gb_gemm_deny_workspace(int deny);
 
 #endif

@@ -272,11 +272,11 @@ TEST(core_gemm_fallback_without_workspace) {
     gb_rng r;
     gb_rng_seed(&r, 5);
     int saved = gb_threads_get();
-    gemm_deny_workspace(1);
+    gb_gemm_deny_workspace(1);
     CHECK(run_case(&r, 0, 1, 37, 45, 300, 1.0f, 1.0f));
     CHECK(run_case(&r, 1, 0, 40, 29, 77, 0.5f, 0.0f));
     check_threads(&r, 130, 90, 70);
-    gemm_deny_workspace(0);
+    gb_gemm_deny_workspace(0);
     gb_gemm_release();
     gb_gemm_release();
     CHECK(run_case(&r, 0, 0, 50, 60, 70, 1.0f, 0.0f));
