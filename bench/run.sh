@@ -4,3 +4,4 @@ set -e
 cd "$(dirname "$0")/.."
 sh bench/tokenizer/train.sh
 sh bench/tokenizer/encode.sh
+sh bench/train/run.sh

@@ -6,9 +6,45 @@
 #include "core/kernels.h"
 
 #include "core/gemm.h"
+#include "core/kernels_internal.h"
+#include "glassbox/mem.h"
 
 #include <math.h>
 #include <string.h>
+
+/* ---- ISA choice ------------------------------------------------------------------------ */
+
+static int simd_state = -1; /* -1 not chosen yet, 0 scalar, 1 AVX2+FMA */
+
+static int cpu_has_avx2(void) {
+#ifdef GB_KERNELS_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int simd(void) {
+    int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        s = cpu_has_avx2();
+        __atomic_store_n(&simd_state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+int gb_kernels_use_simd(int on) {
+    if (on && !cpu_has_avx2()) return 0;
+    __atomic_store_n(&simd_state, on ? 1 : 0, __ATOMIC_RELAXED);
+    return 1;
+}
+
+const char *gb_kernels_name(void) { return simd() ? "avx2" : "scalar"; }
+
+/* Element-wise kernels run over chunks of this many elements (a multiple of 8), one chunk
+ * per task: few enough tasks that the OpenMP overhead stays small. */
+enum { EW_CHUNK = 16384 };
 
 /* Σ a·b with eight lanes summed pairwise at the end: a fixed order that a compiler can
  * vectorise without reassociating. */
@@ -50,15 +86,23 @@ enum { NORM_CBLOCK = 16 }; /* channels per task when summing dw/db over rows */
 void gb_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
                           const float *restrict in, const float *restrict w,
                           const float *restrict b, int64_t N, int C, float eps) {
+    int v = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float *x = in + n * C;
-        double s = 0, v = 0;
+        float *y = out + n * C;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_layernorm_row_avx2(y, mean + n, rstd + n, x, w, b, C, eps);
+            continue;
+        }
+#endif
+        (void)v;
+        double s = 0, var = 0;
         for (int c = 0; c < C; c++) s += x[c];
         double mu = s / C;
-        for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
-        float m = (float)mu, r = (float)(1.0 / sqrt(v / C + eps));
-        float *y = out + n * C;
+        for (int c = 0; c < C; c++) var += (x[c] - mu) * (x[c] - mu);
+        float m = (float)mu, r = (float)(1.0 / sqrt(var / C + eps));
         for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
         mean[n] = m, rstd[n] = r;
     }
@@ -68,17 +112,25 @@ void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *rest
                            const float *restrict dout, const float *restrict in,
                            const float *restrict w, const float *restrict mean,
                            const float *restrict rstd, int64_t N, int C) {
+    int v = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float *x = in + n * C, *dy = dout + n * C;
         float m = mean[n], r = rstd[n];
+        float *dx = dinp + n * C;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_layernorm_row_backward_avx2(dx, dy, x, w, m, r, C);
+            continue;
+        }
+#endif
+        (void)v;
         double sd = 0, sdx = 0; /* mean of dx̂ and of dx̂·x̂ */
         for (int c = 0; c < C; c++) {
             float dn = w[c] * dy[c];
             sd += dn, sdx += dn * ((x[c] - m) * r);
         }
         float a = (float)(sd / C), bb = (float)(sdx / C);
-        float *dx = dinp + n * C;
         for (int c = 0; c < C; c++) {
             float xh = (x[c] - m) * r;
             dx[c] += (w[c] * dy[c] - a - xh * bb) * r;
@@ -201,17 +253,15 @@ void gb_rope_backward(float *dqkv, const float *restrict cos_t, const float *res
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/π) */
 
-void gb_gelu_forward(float *restrict out, const float *restrict in, int64_t n) {
-#pragma omp parallel for schedule(static)
+static void gelu_forward_ref(float *restrict out, const float *restrict in, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float x = in[i];
         out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
     }
 }
 
-void gb_gelu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
-                      int64_t n) {
-#pragma omp parallel for schedule(static)
+static void gelu_backward_ref(float *restrict dinp, const float *restrict in,
+                              const float *restrict dout, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float x = in[i];
         float th = tanhf(GELU_K * (x + 0.044715f * x * x * x));
@@ -221,21 +271,72 @@ void gb_gelu_backward(float *restrict dinp, const float *restrict in, const floa
     }
 }
 
+void gb_gelu_forward(float *restrict out, const float *restrict in, int64_t n) {
+    int64_t nch = (n + EW_CHUNK - 1) / EW_CHUNK;
+    int v = simd();
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * EW_CHUNK, m = n - i0 < EW_CHUNK ? n - i0 : EW_CHUNK;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_gelu_forward_avx2(out + i0, in + i0, m);
+            continue;
+        }
+#endif
+        (void)v;
+        gelu_forward_ref(out + i0, in + i0, m);
+    }
+}
+
+void gb_gelu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
+                      int64_t n) {
+    int64_t nch = (n + EW_CHUNK - 1) / EW_CHUNK;
+    int v = simd();
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * EW_CHUNK, m = n - i0 < EW_CHUNK ? n - i0 : EW_CHUNK;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_gelu_backward_avx2(dinp + i0, in + i0, dout + i0, m);
+            continue;
+        }
+#endif
+        (void)v;
+        gelu_backward_ref(dinp + i0, in + i0, dout + i0, m);
+    }
+}
+
 void gb_swiglu_forward(float *restrict out, const float *restrict in, int64_t N, int F) {
+    int v = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float *g = in + n * 2 * F, *u = g + F;
         float *y = out + n * F;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_swiglu_forward_avx2(y, g, u, F);
+            continue;
+        }
+#endif
+        (void)v;
         for (int i = 0; i < F; i++) y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
 }
 
 void gb_swiglu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
                         int64_t N, int F) {
+    int v = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float *g = in + n * 2 * F, *u = g + F, *dy = dout + n * F;
         float *dg = dinp + n * 2 * F, *du = dg + F;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_swiglu_backward_avx2(dg, du, g, u, dy, F);
+            continue;
+        }
+#endif
+        (void)v;
         for (int i = 0; i < F; i++) {
             float sig = 1.0f / (1.0f + expf(-g[i]));
             dg[i] = dy[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
@@ -246,30 +347,97 @@ void gb_swiglu_backward(float *restrict dinp, const float *restrict in, const fl
 
 /* ---- attention ------------------------------------------------------------------------- */
 
+/* The AVX2 attention bodies take a work space per thread, allocated once per call (a few
+ * hundred KiB). If it cannot be allocated that thread's tasks take the scalar path:
+ * slower, still correct. */
+size_t gb_attention_ws_floats(int T, int HS) {
+    size_t TP = ((size_t)T + 15) & ~(size_t)15;
+    return (2 * (size_t)HS + 3 * 8) * TP;
+}
+
+/* one (batch, head) of the forward, scalar: s (T) holds one query's scores at a time */
+static void attention_head_forward_ref(float *restrict out, float *restrict lse, float *restrict s,
+                                       const float *base, int b, int h, int T, int NH, int NKV,
+                                       int HS) {
+    int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, g = h / (NH / NKV);
+    float scale = 1.0f / sqrtf((float)HS);
+    for (int i = 0; i < T; i++) {
+        const float *q = base + (int64_t)i * QKV + h * HS;
+        float mx = -INFINITY;
+        for (int j = 0; j <= i; j++) {
+            s[j] = dot_f32(q, base + (int64_t)j * QKV + C + g * HS, HS) * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        double sum = 0;
+        for (int j = 0; j <= i; j++) sum += (s[j] = expf(s[j] - mx));
+        float inv = (float)(1.0 / sum);
+        float *o = out + ((int64_t)b * T + i) * C + h * HS;
+        memset(o, 0, (size_t)HS * sizeof(float));
+        for (int j = 0; j <= i; j++) axpy_f32(o, s[j] * inv, base + (int64_t)j * QKV + C + KVC + g * HS, HS);
+        lse[i] = mx + (float)log(sum);
+    }
+}
+
 void gb_attention_forward(float *restrict out, float *restrict lse, float *restrict scratch,
                           const float *restrict qkv, int B, int T, int NH, int NKV, int HS) {
     int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, G = NH / NKV;
+    int v = simd();
+#pragma omp parallel
+    {
+        float *ws = v ? gb_alloc(gb_attention_ws_floats(T, HS) * sizeof(float)) : NULL;
+        /* one task per (batch, head) */
+#pragma omp for schedule(static)
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH, g = h / G;
+            const float *base = qkv + (int64_t)b * T * QKV;
+#ifdef GB_KERNELS_X86
+            if (ws) {
+                gb_attention_head_forward_avx2(out + (int64_t)b * T * C + h * HS, lse + (int64_t)bh * T, ws,
+                                               base + h * HS, base + C + g * HS, base + C + KVC + g * HS,
+                                               QKV, C, T, HS);
+                continue;
+            }
+#endif
+            (void)g;
+            attention_head_forward_ref(out, lse + (int64_t)bh * T, scratch + (int64_t)bh * T, base, b, h,
+                                       T, NH, NKV, HS);
+        }
+        gb_free(ws);
+    }
+}
+
+/* one (batch, kv head) of the backward, scalar (see gb_attention_backward) */
+static void attention_group_backward_ref(float *restrict dqkv, const float *restrict dout,
+                                         const float *restrict qkv, const float *restrict out,
+                                         const float *restrict lse, int b, int g, int T, int NH,
+                                         int NKV, int HS) {
+    int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, G = NH / NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    /* one task per (batch, head): its scratch row holds one query's scores at a time */
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < B * NH; bh++) {
-        int b = bh / NH, h = bh % NH, g = h / G;
-        float *s = scratch + (int64_t)bh * T;
-        const float *base = qkv + (int64_t)b * T * QKV;
+    const float *base = qkv + (int64_t)b * T * QKV;
+    float *dbase = dqkv + (int64_t)b * T * QKV;
+    for (int t = 0; t < T; t++) {
+        float *row = dbase + (int64_t)t * QKV;
+        memset(row + g * G * HS, 0, (size_t)G * HS * sizeof(float));
+        memset(row + C + g * HS, 0, (size_t)HS * sizeof(float));
+        memset(row + C + KVC + g * HS, 0, (size_t)HS * sizeof(float));
+    }
+    for (int h = g * G; h < (g + 1) * G; h++) {
         for (int i = 0; i < T; i++) {
             const float *q = base + (int64_t)i * QKV + h * HS;
-            float mx = -INFINITY;
+            float *dq = dbase + (int64_t)i * QKV + h * HS;
+            const float *dy = dout + ((int64_t)b * T + i) * C + h * HS;
+            const float *y = out + ((int64_t)b * T + i) * C + h * HS;
+            float D = dot_f32(dy, y, HS); /* Σ_j p_ij dp_ij */
+            float l = lse[((int64_t)b * NH + h) * T + i];
             for (int j = 0; j <= i; j++) {
-                s[j] = dot_f32(q, base + (int64_t)j * QKV + C + g * HS, HS) * scale;
-                if (s[j] > mx) mx = s[j];
+                const float *k = base + (int64_t)j * QKV + C + g * HS, *v = k + KVC;
+                float *dk = dbase + (int64_t)j * QKV + C + g * HS, *dv = dk + KVC;
+                float p = expf(dot_f32(q, k, HS) * scale - l);
+                float ds = p * (dot_f32(dy, v, HS) - D) * scale;
+                axpy_f32(dv, p, dy, HS);
+                axpy_f32(dq, ds, k, HS);
+                axpy_f32(dk, ds, q, HS);
             }
-            double sum = 0;
-            for (int j = 0; j <= i; j++) sum += (s[j] = expf(s[j] - mx));
-            float inv = (float)(1.0 / sum);
-            float *o = out + ((int64_t)b * T + i) * C + h * HS;
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (int j = 0; j <= i; j++) axpy_f32(o, s[j] * inv, base + (int64_t)j * QKV + C + KVC + g * HS, HS);
-            lse[(int64_t)bh * T + i] = mx + (float)log(sum);
         }
     }
 }
@@ -278,39 +446,31 @@ void gb_attention_backward(float *restrict dqkv, const float *restrict dout,
                            const float *restrict qkv, const float *restrict out,
                            const float *restrict lse, int B, int T, int NH, int NKV, int HS) {
     int C = NH * HS, KVC = NKV * HS, QKV = C + 2 * KVC, G = NH / NKV;
-    float scale = 1.0f / sqrtf((float)HS);
+    int v = simd();
     /* One task per (batch, kv head): it owns dk, dv of that kv head and dq of the G query
      * heads that read it, so no two tasks write the same element and each sums in order. */
-#pragma omp parallel for schedule(static)
-    for (int bg = 0; bg < B * NKV; bg++) {
-        int b = bg / NKV, g = bg % NKV;
-        const float *base = qkv + (int64_t)b * T * QKV;
-        float *dbase = dqkv + (int64_t)b * T * QKV;
-        for (int t = 0; t < T; t++) {
-            float *row = dbase + (int64_t)t * QKV;
-            memset(row + g * G * HS, 0, (size_t)G * HS * sizeof(float));
-            memset(row + C + g * HS, 0, (size_t)HS * sizeof(float));
-            memset(row + C + KVC + g * HS, 0, (size_t)HS * sizeof(float));
-        }
-        for (int h = g * G; h < (g + 1) * G; h++) {
-            for (int i = 0; i < T; i++) {
-                const float *q = base + (int64_t)i * QKV + h * HS;
-                float *dq = dbase + (int64_t)i * QKV + h * HS;
-                const float *dy = dout + ((int64_t)b * T + i) * C + h * HS;
-                const float *y = out + ((int64_t)b * T + i) * C + h * HS;
-                float D = dot_f32(dy, y, HS); /* Σ_j p_ij dp_ij */
-                float l = lse[((int64_t)b * NH + h) * T + i];
-                for (int j = 0; j <= i; j++) {
-                    const float *k = base + (int64_t)j * QKV + C + g * HS, *v = k + KVC;
-                    float *dk = dbase + (int64_t)j * QKV + C + g * HS, *dv = dk + KVC;
-                    float p = expf(dot_f32(q, k, HS) * scale - l);
-                    float ds = p * (dot_f32(dy, v, HS) - D) * scale;
-                    axpy_f32(dv, p, dy, HS);
-                    axpy_f32(dq, ds, k, HS);
-                    axpy_f32(dk, ds, q, HS);
-                }
+#pragma omp parallel
+    {
+        float *ws = v ? gb_alloc(gb_attention_ws_floats(T, HS) * sizeof(float)) : NULL;
+#pragma omp for schedule(static)
+        for (int bg = 0; bg < B * NKV; bg++) {
+            int b = bg / NKV, g = bg % NKV;
+#ifdef GB_KERNELS_X86
+            if (ws) {
+                int64_t r0 = (int64_t)b * T * QKV, o0 = (int64_t)b * T * C + (int64_t)g * G * HS;
+                gb_attention_group_backward_avx2(dqkv + r0 + g * G * HS, dqkv + r0 + C + g * HS,
+                                                 dqkv + r0 + C + KVC + g * HS, ws, dout + o0,
+                                                 qkv + r0 + g * G * HS, qkv + r0 + C + g * HS,
+                                                 qkv + r0 + C + KVC + g * HS, out + o0,
+                                                 lse + ((int64_t)b * NH + (int64_t)g * G) * T, QKV, C,
+                                                 T, HS, G);
+                continue;
             }
+#endif
+            (void)v;
+            attention_group_backward_ref(dqkv, dout, qkv, out, lse, b, g, T, NH, NKV, HS);
         }
+        gb_free(ws);
     }
 }
 
@@ -318,9 +478,17 @@ void gb_attention_backward(float *restrict dqkv, const float *restrict dout,
 
 float gb_crossentropy_forward(float *restrict lse, const float *restrict logits,
                               const int32_t *restrict targets, int64_t N, int V) {
+    int vec = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float *x = logits + n * V;
+#ifdef GB_KERNELS_X86
+        if (vec) {
+            lse[n] = gb_logsumexp_avx2(x, V);
+            continue;
+        }
+#endif
+        (void)vec;
         float mx = -INFINITY;
         for (int i = 0; i < V; i++)
             if (x[i] > mx) mx = x[i];
@@ -338,10 +506,16 @@ float gb_crossentropy_forward(float *restrict lse, const float *restrict logits,
 void gb_crossentropy_backward(float *logits, const float *restrict lse,
                               const int32_t *restrict targets, int64_t N, int V, float dloss) {
     float scale = dloss / (float)N;
+    int vec = simd();
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; n++) {
         float *x = logits + n * V;
-        for (int i = 0; i < V; i++) x[i] = expf(x[i] - lse[n]) * scale;
+#ifdef GB_KERNELS_X86
+        if (vec) gb_softmax_scaled_avx2(x, lse[n], scale, V);
+        else
+#endif
+            for (int i = 0; i < V; i++) x[i] = expf(x[i] - lse[n]) * scale;
+        (void)vec;
         x[targets[n]] -= scale;
     }
 }

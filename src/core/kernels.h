@@ -14,6 +14,14 @@
 
 #include <stdint.h>
 
+/* Kernel choice for everything below except the matmuls (core/gemm.h has its own):
+ * AVX2+FMA bodies when the CPU has them, else portable C. on = 0 selects the portable C
+ * (the reference the tests hold the SIMD bodies to), on = 1 AVX2; returns 0 (and changes
+ * nothing) if the CPU cannot run it. Process-wide; not while a kernel runs. */
+int gb_kernels_use_simd(int on);
+/* "avx2" or "scalar" */
+const char *gb_kernels_name(void);
+
 /* out (N,OC) = in (N,C) · w(OC,C)ᵀ + b(OC); b may be NULL */
 void gb_matmul_forward(float *restrict out, const float *restrict in, const float *restrict w,
                        const float *restrict b, int64_t N, int C, int OC);

@@ -15,6 +15,18 @@
 #include "glassbox/mem.h"
 #include "glassbox/model.h"
 #include "glassbox/rng.h"
+#include "glassbox/sys.h"
+
+/* Per-kernel wall time, summed over steps, when GB_PROFILE is set in the environment
+ * (printed to stderr by gb_model_free). A diagnostic for bench/train; off, it costs a
+ * branch per kernel call. */
+enum {
+    P_EMBED, P_NORM, P_MM_QKV, P_ROPE, P_ATTN, P_MM_ATTO, P_ADD, P_MM_UP, P_ACT, P_MM_DOWN,
+    P_MM_HEAD, P_CE, P_NPROF
+};
+static const char *const prof_names[P_NPROF] = {
+    "embedding", "norm", "matmul qkv", "rope", "attention", "matmul attn_out", "residual add",
+    "matmul ffn_up", "gelu/swiglu", "matmul ffn_down", "matmul lm head", "cross-entropy"};
 
 /* Activations of one block for a (B,T) batch; N = B*T. */
 typedef struct {
@@ -42,7 +54,16 @@ typedef struct {
     float *tmp_w;                     /* (N,max(QKV,F2)) */
     int32_t *tokens, *targets;        /* (N) copies */
     layer_acts *layer_mem;
+    int profile;                      /* GB_PROFILE set: time every kernel */
+    double prof[2][P_NPROF];          /* seconds, [0] forward, [1] backward */
 } model_impl;
+
+#define PROF(dir, k, stmt)                                                                     \
+    do {                                                                                       \
+        double t0_ = im->profile ? gb_time_now() : 0;                                          \
+        stmt;                                                                                  \
+        if (im->profile) im->prof[dir][k] += gb_time_now() - t0_;                              \
+    } while (0)
 
 /* ---- tensor table ---------------------------------------------------------------------- */
 
@@ -212,8 +233,19 @@ gb_status gb_model_config_n_params(const gb_model_config *cfg, int64_t *n_params
     return rc;
 }
 
+static void print_profile(const model_impl *im) {
+    double tot[2] = {0, 0};
+    for (int k = 0; k < P_NPROF; k++) tot[0] += im->prof[0][k], tot[1] += im->prof[1][k];
+    fprintf(stderr, "GB_PROFILE  %-16s %10s %10s %6s\n", "kernel", "fwd s", "bwd s", "%");
+    for (int k = 0; k < P_NPROF; k++)
+        fprintf(stderr, "GB_PROFILE  %-16s %10.3f %10.3f %5.1f%%\n", prof_names[k], im->prof[0][k],
+                im->prof[1][k], 100 * (im->prof[0][k] + im->prof[1][k]) / (tot[0] + tot[1] + 1e-30));
+    fprintf(stderr, "GB_PROFILE  %-16s %10.3f %10.3f\n", "total", tot[0], tot[1]);
+}
+
 static void free_acts(gb_model *m) {
     model_impl *im = m->impl;
+    if (im && im->profile) print_profile(im);
     if (im) free(im->layer_mem);
     free(im);
     gb_free(m->acts);
@@ -289,6 +321,7 @@ static gb_status alloc_acts(gb_model *m, int B, int T) {
     model_impl *im = calloc(1, sizeof *im);
     if (!im) return gb_errorf(GB_ERR_NOMEM, "model: out of memory");
     m->impl = im;
+    im->profile = getenv("GB_PROFILE") != NULL;
     im->layer = im->layer_mem = calloc((size_t)c->n_layer, sizeof *im->layer);
     int nslots = 16 * c->n_layer + 16;
     slot *s = calloc((size_t)nslots, sizeof *s);
@@ -396,29 +429,29 @@ gb_status gb_model_forward(gb_model *m, const int32_t *tokens, const int32_t *ta
     int C = c->d_model, F = c->d_ff, NH = c->n_head, NKV = c->n_kv_head, HS = C / NH;
     int QKV = C + 2 * NKV * HS, F2 = c->mlp == GB_MLP_SWIGLU ? 2 * F : F;
 
-    gb_embedding_forward(im->encoded, im->tokens, m->token_embd, m->position_embd, B, T, C);
+    PROF(0, P_EMBED, gb_embedding_forward(im->encoded, im->tokens, m->token_embd, m->position_embd, B, T, C));
     const float *res = im->encoded;
     for (int l = 0; l < c->n_layer; l++) {
         const gb_layer_weights *w = &m->layers[l];
         layer_acts *a = &im->layer[l];
-        norm_forward(m, a->ln1, a->ln1_mean, a->ln1_rstd, res, w->attn_norm_w, w->attn_norm_b, N);
-        gb_matmul_forward(a->qkv, a->ln1, w->attn_qkv_w, w->attn_qkv_b, N, C, QKV);
-        if (c->pos == GB_POS_ROPE) gb_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, NH, NKV, HS);
-        gb_attention_forward(a->atty, a->att_lse, im->att_scratch, a->qkv, B, T, NH, NKV, HS);
-        gb_matmul_forward(im->tmp_c, a->atty, w->attn_out_w, w->attn_out_b, N, C, C);
-        gb_add_forward(a->res2, res, im->tmp_c, N * C);
-        norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ffn_norm_w, w->ffn_norm_b, N);
-        gb_matmul_forward(a->fch, a->ln2, w->ffn_up_w, w->ffn_up_b, N, C, F2);
-        if (c->mlp == GB_MLP_SWIGLU) gb_swiglu_forward(a->fch_act, a->fch, N, F);
-        else gb_gelu_forward(a->fch_act, a->fch, N * F);
-        gb_matmul_forward(im->tmp_c, a->fch_act, w->ffn_down_w, w->ffn_down_b, N, F, C);
-        gb_add_forward(a->res3, a->res2, im->tmp_c, N * C);
+        PROF(0, P_NORM, norm_forward(m, a->ln1, a->ln1_mean, a->ln1_rstd, res, w->attn_norm_w, w->attn_norm_b, N));
+        PROF(0, P_MM_QKV, gb_matmul_forward(a->qkv, a->ln1, w->attn_qkv_w, w->attn_qkv_b, N, C, QKV));
+        if (c->pos == GB_POS_ROPE) PROF(0, P_ROPE, gb_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, NH, NKV, HS));
+        PROF(0, P_ATTN, gb_attention_forward(a->atty, a->att_lse, im->att_scratch, a->qkv, B, T, NH, NKV, HS));
+        PROF(0, P_MM_ATTO, gb_matmul_forward(im->tmp_c, a->atty, w->attn_out_w, w->attn_out_b, N, C, C));
+        PROF(0, P_ADD, gb_add_forward(a->res2, res, im->tmp_c, N * C));
+        PROF(0, P_NORM, norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, w->ffn_norm_w, w->ffn_norm_b, N));
+        PROF(0, P_MM_UP, gb_matmul_forward(a->fch, a->ln2, w->ffn_up_w, w->ffn_up_b, N, C, F2));
+        if (c->mlp == GB_MLP_SWIGLU) PROF(0, P_ACT, gb_swiglu_forward(a->fch_act, a->fch, N, F));
+        else PROF(0, P_ACT, gb_gelu_forward(a->fch_act, a->fch, N * F));
+        PROF(0, P_MM_DOWN, gb_matmul_forward(im->tmp_c, a->fch_act, w->ffn_down_w, w->ffn_down_b, N, F, C));
+        PROF(0, P_ADD, gb_add_forward(a->res3, a->res2, im->tmp_c, N * C));
         res = a->res3;
     }
-    norm_forward(m, im->lnf, im->lnf_mean, im->lnf_rstd, res, m->output_norm_w, m->output_norm_b, N);
-    gb_matmul_forward(m->logits, im->lnf, m->output, NULL, N, C, c->vocab_size);
-    m->loss = targets ? gb_crossentropy_forward(im->logits_lse, m->logits, im->targets, N, c->vocab_size)
-                      : NAN;
+    PROF(0, P_NORM, norm_forward(m, im->lnf, im->lnf_mean, im->lnf_rstd, res, m->output_norm_w, m->output_norm_b, N));
+    PROF(0, P_MM_HEAD, gb_matmul_forward(m->logits, im->lnf, m->output, NULL, N, C, c->vocab_size));
+    m->loss = NAN;
+    if (targets) PROF(0, P_CE, m->loss = gb_crossentropy_forward(im->logits_lse, m->logits, im->targets, N, c->vocab_size));
     return GB_OK;
 }
 
@@ -448,36 +481,36 @@ gb_status gb_model_backward(gb_model *m, float dloss) {
     /* the gradient of a parameter sits at the same offset in the gradient block */
 #define G(p) ((p) ? m->grads + ((p) - m->params) : NULL)
 
-    gb_crossentropy_backward(m->logits, im->logits_lse, im->targets, N, c->vocab_size, dloss);
-    gb_matmul_backward(im->tmp_c, G(m->output), NULL, m->logits, im->lnf, m->output, N, C, c->vocab_size);
+    PROF(1, P_CE, gb_crossentropy_backward(m->logits, im->logits_lse, im->targets, N, c->vocab_size, dloss));
+    PROF(1, P_MM_HEAD, gb_matmul_backward(im->tmp_c, G(m->output), NULL, m->logits, im->lnf, m->output, N, C, c->vocab_size));
     const float *res_last = c->n_layer ? im->layer[c->n_layer - 1].res3 : im->encoded;
     memset(im->dres, 0, (size_t)N * C * sizeof(float));
-    norm_backward(m, im->dres, G(m->output_norm_w), G(m->output_norm_b), im->tmp_c, res_last,
-                  m->output_norm_w, im->lnf_mean, im->lnf_rstd, N);
+    PROF(1, P_NORM, norm_backward(m, im->dres, G(m->output_norm_w), G(m->output_norm_b), im->tmp_c, res_last,
+                                  m->output_norm_w, im->lnf_mean, im->lnf_rstd, N));
     for (int l = c->n_layer - 1; l >= 0; l--) {
         const gb_layer_weights *w = &m->layers[l];
         layer_acts *a = &im->layer[l];
         const float *res_in = l ? im->layer[l - 1].res3 : im->encoded;
         /* dres holds d loss / d res3 here; the skip connection passes it through unchanged */
-        gb_matmul_backward(im->tmp_f, G(w->ffn_down_w), G(w->ffn_down_b), im->dres, a->fch_act,
-                           w->ffn_down_w, N, F, C);
-        if (c->mlp == GB_MLP_SWIGLU) gb_swiglu_backward(im->tmp_w, a->fch, im->tmp_f, N, F);
-        else gb_gelu_backward(im->tmp_w, a->fch, im->tmp_f, N * F);
-        gb_matmul_backward(im->tmp_c, G(w->ffn_up_w), G(w->ffn_up_b), im->tmp_w, a->ln2,
-                           w->ffn_up_w, N, C, F2);
-        norm_backward(m, im->dres, G(w->ffn_norm_w), G(w->ffn_norm_b), im->tmp_c, a->res2,
-                      w->ffn_norm_w, a->ln2_mean, a->ln2_rstd, N);
+        PROF(1, P_MM_DOWN, gb_matmul_backward(im->tmp_f, G(w->ffn_down_w), G(w->ffn_down_b), im->dres, a->fch_act,
+                                              w->ffn_down_w, N, F, C));
+        if (c->mlp == GB_MLP_SWIGLU) PROF(1, P_ACT, gb_swiglu_backward(im->tmp_w, a->fch, im->tmp_f, N, F));
+        else PROF(1, P_ACT, gb_gelu_backward(im->tmp_w, a->fch, im->tmp_f, N * F));
+        PROF(1, P_MM_UP, gb_matmul_backward(im->tmp_c, G(w->ffn_up_w), G(w->ffn_up_b), im->tmp_w, a->ln2,
+                                            w->ffn_up_w, N, C, F2));
+        PROF(1, P_NORM, norm_backward(m, im->dres, G(w->ffn_norm_w), G(w->ffn_norm_b), im->tmp_c, a->res2,
+                                      w->ffn_norm_w, a->ln2_mean, a->ln2_rstd, N));
         /* dres is now d loss / d res2 */
-        gb_matmul_backward(im->tmp_c, G(w->attn_out_w), G(w->attn_out_b), im->dres, a->atty,
-                           w->attn_out_w, N, C, C);
-        gb_attention_backward(im->tmp_w, im->tmp_c, a->qkv, a->atty, a->att_lse, B, T, NH, NKV, HS);
-        if (c->pos == GB_POS_ROPE) gb_rope_backward(im->tmp_w, m->rope_cos, m->rope_sin, B, T, NH, NKV, HS);
-        gb_matmul_backward(im->tmp_c, G(w->attn_qkv_w), G(w->attn_qkv_b), im->tmp_w, a->ln1,
-                           w->attn_qkv_w, N, C, QKV);
-        norm_backward(m, im->dres, G(w->attn_norm_w), G(w->attn_norm_b), im->tmp_c, res_in,
-                      w->attn_norm_w, a->ln1_mean, a->ln1_rstd, N);
+        PROF(1, P_MM_ATTO, gb_matmul_backward(im->tmp_c, G(w->attn_out_w), G(w->attn_out_b), im->dres, a->atty,
+                                              w->attn_out_w, N, C, C));
+        PROF(1, P_ATTN, gb_attention_backward(im->tmp_w, im->tmp_c, a->qkv, a->atty, a->att_lse, B, T, NH, NKV, HS));
+        if (c->pos == GB_POS_ROPE) PROF(1, P_ROPE, gb_rope_backward(im->tmp_w, m->rope_cos, m->rope_sin, B, T, NH, NKV, HS));
+        PROF(1, P_MM_QKV, gb_matmul_backward(im->tmp_c, G(w->attn_qkv_w), G(w->attn_qkv_b), im->tmp_w, a->ln1,
+                                             w->attn_qkv_w, N, C, QKV));
+        PROF(1, P_NORM, norm_backward(m, im->dres, G(w->attn_norm_w), G(w->attn_norm_b), im->tmp_c, res_in,
+                                      w->attn_norm_w, a->ln1_mean, a->ln1_rstd, N));
     }
-    gb_embedding_backward(G(m->token_embd), G(m->position_embd), im->dres, im->tokens, B, T, C);
+    PROF(1, P_EMBED, gb_embedding_backward(G(m->token_embd), G(m->position_embd), im->dres, im->tokens, B, T, C));
 #undef G
     m->has_targets = 0; /* logits now hold their gradient: a second backward would be wrong */
     return GB_OK;

@@ -1,0 +1,443 @@
+/* glassbox — AVX2 + FMA bodies of the training kernels (contracts in kernels_internal.h;
+ * kernels.c picks them at run time and owns the threads). Built with plain -O2: every
+ * function carries target("avx2,fma"), so the rest of the library runs on any x86-64.
+ *
+ * exp is the Cephes single-precision polynomial (|rel. error| < 2 ulp on [-87, 88]);
+ * below -87.3 it returns 0 (the true value is a denormal), NaN stays NaN. tanh and the
+ * sigmoid are built on it. Tails use masked loads and stores with the same arithmetic,
+ * so every element's bits are independent of where a range starts and ends. */
+#include "core/kernels_internal.h"
+
+#ifdef GB_KERNELS_X86
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define TGT __attribute__((target("avx2,fma")))
+
+/* lanes < rem set (rem in 0..8) */
+TGT static inline __m256i tail_mask(int64_t rem) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rem < 8 ? rem : 8)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TGT static inline __m256 exp256(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.0f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(lo, _mm256_min_ps(hi, x)); /* NaN passes through (second operand) */
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+/* tanh(u) = 1 - 2 / (1 + exp(2u)) */
+TGT static inline __m256 tanh256(__m256 u) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 e = exp256(_mm256_add_ps(u, u));
+    return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, e)));
+}
+
+/* 1 / (1 + exp(-g)) */
+TGT static inline __m256 sigmoid256(__m256 g) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+}
+
+/* lanes summed pairwise in a fixed order */
+TGT static inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TGT static inline double hsum_pd(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+TGT static inline float hmax(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* acc (4 doubles ×2) += the 8 floats of v */
+TGT static inline void add_pd8(__m256d *a0, __m256d *a1, __m256 v) {
+    *a0 = _mm256_add_pd(*a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    *a1 = _mm256_add_pd(*a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+/* ---- activations ----------------------------------------------------------------------- */
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/π) */
+#define GELU_C 0.044715f
+
+TGT static inline __m256 gelu_th(__m256 x) {
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    return tanh256(_mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x)));
+}
+
+TGT void gb_gelu_forward_avx2(float *restrict out, const float *restrict in, int64_t n) {
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = tail_mask(n - i);
+        __m256 x = _mm256_maskload_ps(in + i, mk);
+        __m256 y = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, gelu_th(x)));
+        _mm256_maskstore_ps(out + i, mk, y);
+    }
+}
+
+TGT void gb_gelu_backward_avx2(float *restrict dinp, const float *restrict in,
+                               const float *restrict dout, int64_t n) {
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 k = _mm256_set1_ps(GELU_K), c3 = _mm256_set1_ps(3.0f * GELU_C);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = tail_mask(n - i);
+        __m256 x = _mm256_maskload_ps(in + i, mk), dy = _mm256_maskload_ps(dout + i, mk);
+        __m256 th = gelu_th(x), xx = _mm256_mul_ps(x, x);
+        /* 0.5 (1 + th) + 0.5 x (1 - th²) K (1 + 3c x²) */
+        __m256 sech2 = _mm256_fnmadd_ps(th, th, one);
+        __m256 inner = _mm256_mul_ps(k, _mm256_fmadd_ps(c3, xx, one));
+        __m256 g = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, x), sech2), inner,
+                                   _mm256_mul_ps(half, _mm256_add_ps(one, th)));
+        _mm256_maskstore_ps(dinp + i, mk, _mm256_mul_ps(g, dy));
+    }
+}
+
+TGT void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g,
+                                const float *restrict u, int64_t n) {
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = tail_mask(n - i);
+        __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_maskload_ps(u + i, mk);
+        _mm256_maskstore_ps(out + i, mk, _mm256_mul_ps(_mm256_mul_ps(gv, sigmoid256(gv)), uv));
+    }
+}
+
+TGT void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const float *restrict g,
+                                 const float *restrict u, const float *restrict dout, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = tail_mask(n - i);
+        __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_maskload_ps(u + i, mk);
+        __m256 dy = _mm256_maskload_ps(dout + i, mk), sig = sigmoid256(gv);
+        /* dg = dy u sig (1 + g (1 - sig)); du = dy g sig */
+        __m256 t = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sig), one);
+        _mm256_maskstore_ps(dg + i, mk, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dy, uv), sig), t));
+        _mm256_maskstore_ps(du + i, mk, _mm256_mul_ps(_mm256_mul_ps(dy, gv), sig));
+    }
+}
+
+/* ---- softmax / cross-entropy ----------------------------------------------------------- */
+
+TGT float gb_logsumexp_avx2(const float *restrict x, int V) {
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256 m0 = ninf, m1 = ninf;
+    int i = 0;
+    for (; i + 16 <= V; i += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+        m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+    }
+    for (; i < V; i += 8) {
+        __m256i mk = tail_mask(V - i);
+        m0 = _mm256_max_ps(m0, _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + i, mk), _mm256_castsi256_ps(mk)));
+    }
+    float mx = hmax(_mm256_max_ps(m0, m1));
+    __m256 vm = _mm256_set1_ps(mx);
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    for (i = 0; i + 16 <= V; i += 16) {
+        add_pd8(&a0, &a1, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm)));
+        add_pd8(&a2, &a3, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm)));
+    }
+    for (; i < V; i += 8) {
+        __m256i mk = tail_mask(V - i);
+        __m256 e = exp256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), vm));
+        add_pd8(&a0, &a1, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
+    }
+    double s = hsum_pd(_mm256_add_pd(_mm256_add_pd(a0, a2), _mm256_add_pd(a1, a3)));
+    return mx + (float)log(s); /* s >= 1: the largest logit contributes exp(0) */
+}
+
+TGT void gb_softmax_scaled_avx2(float *x, float lse, float scale, int V) {
+    const __m256 l = _mm256_set1_ps(lse), sc = _mm256_set1_ps(scale);
+    int i = 0;
+    for (; i + 8 <= V; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), l)), sc));
+    if (i < V) {
+        __m256i mk = tail_mask(V - i);
+        __m256 e = exp256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), l));
+        _mm256_maskstore_ps(x + i, mk, _mm256_mul_ps(e, sc));
+    }
+}
+
+/* ---- layernorm ------------------------------------------------------------------------- */
+
+TGT void gb_layernorm_row_avx2(float *restrict y, float *mean, float *rstd, const float *restrict x,
+                               const float *restrict w, const float *restrict b, int C, float eps) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+    for (int c = 0; c < C; c += 8) add_pd8(&a0, &a1, _mm256_maskload_ps(x + c, tail_mask(C - c)));
+    double mu = hsum_pd(_mm256_add_pd(a0, a1)) / C;
+    /* variance about the double mean, as the scalar kernel: (x - mu) in double */
+    __m256d vm = _mm256_set1_pd(mu), v0 = _mm256_setzero_pd(), v1 = v0;
+    for (int c = 0; c < C; c += 8) {
+        __m256i mk = tail_mask(C - c);
+        __m256 xv = _mm256_maskload_ps(x + c, mk);
+        __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), vm);
+        __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), vm);
+        /* masked lanes read 0: (0 - mu)² must not count */
+        __m256d m0 = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(mk)));
+        __m256d m1 = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(mk, 1)));
+        v0 = _mm256_add_pd(v0, _mm256_and_pd(m0, _mm256_mul_pd(d0, d0)));
+        v1 = _mm256_add_pd(v1, _mm256_and_pd(m1, _mm256_mul_pd(d1, d1)));
+    }
+    double var = hsum_pd(_mm256_add_pd(v0, v1)) / C;
+    float m = (float)mu, r = (float)(1.0 / sqrt(var + eps));
+    __m256 mv = _mm256_set1_ps(m), rv = _mm256_set1_ps(r);
+    for (int c = 0; c < C; c += 8) {
+        __m256i mk = tail_mask(C - c);
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
+        __m256 t = _mm256_mul_ps(xh, _mm256_maskload_ps(w + c, mk));
+        if (b) t = _mm256_add_ps(t, _mm256_maskload_ps(b + c, mk));
+        _mm256_maskstore_ps(y + c, mk, t);
+    }
+    *mean = m, *rstd = r;
+}
+
+TGT void gb_layernorm_row_backward_avx2(float *restrict dx, const float *restrict dy,
+                                        const float *restrict x, const float *restrict w,
+                                        float mean, float rstd, int C) {
+    __m256 mv = _mm256_set1_ps(mean), rv = _mm256_set1_ps(rstd);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, t0 = s0, t1 = s0;
+    for (int c = 0; c < C; c += 8) {
+        __m256i mk = tail_mask(C - c);
+        __m256 dn = _mm256_mul_ps(_mm256_maskload_ps(w + c, mk), _mm256_maskload_ps(dy + c, mk));
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
+        add_pd8(&s0, &s1, dn);
+        add_pd8(&t0, &t1, _mm256_mul_ps(dn, xh));
+    }
+    __m256 a = _mm256_set1_ps((float)(hsum_pd(_mm256_add_pd(s0, s1)) / C));
+    __m256 bb = _mm256_set1_ps((float)(hsum_pd(_mm256_add_pd(t0, t1)) / C));
+    for (int c = 0; c < C; c += 8) {
+        __m256i mk = tail_mask(C - c);
+        __m256 dn = _mm256_mul_ps(_mm256_maskload_ps(w + c, mk), _mm256_maskload_ps(dy + c, mk));
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
+        __m256 g = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(dn, a), _mm256_mul_ps(xh, bb)), rv);
+        _mm256_maskstore_ps(dx + c, mk, _mm256_add_ps(_mm256_maskload_ps(dx + c, mk), g));
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------------- */
+
+/* Work space of one task (see gb_attention_ws_floats in kernels.c):
+ *   kt, vt (HS, TP): k and v of the head transposed, columns T..TP-1 zero
+ *   s, p (QB, TP):   scores / probabilities of a block of query rows
+ *   dp, ds (QB, TP): their gradients (backward)
+ * TP = T rounded up to 16, so a 16-wide score tile never runs past a row. */
+enum { QB = 8 };
+
+static inline int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
+
+/* dst (HS, TP) = src (T, HS) with row stride ld, transposed; zero columns T..TP-1 */
+static void transpose_head(float *restrict dst, const float *restrict src, int64_t ld, int T, int HS,
+                           int64_t TP) {
+    for (int d = 0; d < HS; d++) {
+        float *row = dst + (int64_t)d * TP;
+        for (int j = 0; j < T; j++) row[j] = src[(int64_t)j * ld + d];
+        for (int64_t j = T; j < TP; j++) row[j] = 0.0f;
+    }
+}
+
+/* s (nr, jn16) = A (nr rows, stride lda) · bt (HS, TP)  (bt holds Bᵀ), nr <= QB;
+ * 4-row by 16-column register tiles; s rows are TP apart. Rows beyond nr are not read. */
+TGT static void tile_scores(float *restrict s, const float *a, int64_t lda, const float *restrict bt,
+                            int nr, int64_t jn16, int HS, int64_t TP) {
+    for (int r0 = 0; r0 < nr; r0 += 4) {
+        const float *ar[4];
+        for (int r = 0; r < 4; r++) ar[r] = a + (int64_t)(r0 + r < nr ? r0 + r : nr - 1) * lda;
+        for (int64_t j = 0; j < jn16; j += 16) {
+            __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
+            __m256 c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            const float *bp = bt + j;
+            for (int d = 0; d < HS; d++, bp += TP) {
+                __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+                __m256 x = _mm256_broadcast_ss(ar[0] + d);
+                c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+                x = _mm256_broadcast_ss(ar[1] + d);
+                c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+                x = _mm256_broadcast_ss(ar[2] + d);
+                c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+                x = _mm256_broadcast_ss(ar[3] + d);
+                c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+            }
+            float *sr = s + (int64_t)r0 * TP + j;
+            __m256 c[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+            for (int r = 0; r < 4 && r0 + r < nr; r++) {
+                _mm256_storeu_ps(sr + r * TP, c[r][0]);
+                _mm256_storeu_ps(sr + r * TP + 8, c[r][1]);
+            }
+        }
+    }
+}
+
+/* y (HS) = scale · Σ_{j<n} w[j] · x_j, x_j rows of stride ld (overwrites y) */
+TGT static void weighted_rows(float *restrict y, const float *restrict w, const float *x, int64_t ld,
+                              int n, int HS, float scale) {
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int d = 0; d < HS; d += 32) {
+        __m256i m0 = tail_mask(HS - d), m1 = tail_mask(HS - d - 8), m2 = tail_mask(HS - d - 16),
+                m3 = tail_mask(HS - d - 24);
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const float *xp = x + d;
+        if (HS - d >= 32) {
+            for (int j = 0; j < n; j++, xp += ld) {
+                __m256 wj = _mm256_broadcast_ss(w + j);
+                a0 = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp), a0);
+                a1 = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp + 8), a1);
+                a2 = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp + 16), a2);
+                a3 = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp + 24), a3);
+            }
+        } else {
+            for (int j = 0; j < n; j++, xp += ld) {
+                __m256 wj = _mm256_broadcast_ss(w + j);
+                a0 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp, m0), a0);
+                a1 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 8, m1), a1);
+                a2 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 16, m2), a2);
+                a3 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 24, m3), a3);
+            }
+        }
+        _mm256_maskstore_ps(y + d, m0, _mm256_mul_ps(a0, sc));
+        _mm256_maskstore_ps(y + d + 8, m1, _mm256_mul_ps(a1, sc));
+        _mm256_maskstore_ps(y + d + 16, m2, _mm256_mul_ps(a2, sc));
+        _mm256_maskstore_ps(y + d + 24, m3, _mm256_mul_ps(a3, sc));
+    }
+}
+
+/* y (HS) += Σ_{r<n} w[r·TP] · x_r, x_r rows of stride ld */
+TGT static void accumulate_rows(float *restrict y, const float *restrict w, int64_t TP, const float *x,
+                                int64_t ld, int n, int HS) {
+    for (int d = 0; d < HS; d += 32) {
+        __m256i m0 = tail_mask(HS - d), m1 = tail_mask(HS - d - 8), m2 = tail_mask(HS - d - 16),
+                m3 = tail_mask(HS - d - 24);
+        __m256 a0 = _mm256_maskload_ps(y + d, m0), a1 = _mm256_maskload_ps(y + d + 8, m1);
+        __m256 a2 = _mm256_maskload_ps(y + d + 16, m2), a3 = _mm256_maskload_ps(y + d + 24, m3);
+        const float *xp = x + d;
+        for (int r = 0; r < n; r++, xp += ld) {
+            __m256 wr = _mm256_broadcast_ss(w + (int64_t)r * TP);
+            a0 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp, m0), a0);
+            a1 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 8, m1), a1);
+            a2 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 16, m2), a2);
+            a3 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 24, m3), a3);
+        }
+        _mm256_maskstore_ps(y + d, m0, a0);
+        _mm256_maskstore_ps(y + d + 8, m1, a1);
+        _mm256_maskstore_ps(y + d + 16, m2, a2);
+        _mm256_maskstore_ps(y + d + 24, m3, a3);
+    }
+}
+
+TGT static float dot_hs(const float *a, const float *b, int HS) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < HS; d += 8) {
+        __m256i mk = tail_mask(HS - d);
+        acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, mk), _mm256_maskload_ps(b + d, mk), acc);
+    }
+    return hsum(acc);
+}
+
+TGT void gb_attention_head_forward_avx2(float *restrict out, float *restrict lse, float *restrict ws,
+                                        const float *q, const float *k, const float *v, int64_t ld,
+                                        int64_t ldo, int T, int HS) {
+    int64_t TP = round16(T);
+    float *kt = ws, *s = ws + 2 * (int64_t)HS * TP;
+    const float scale = 1.0f / sqrtf((float)HS);
+    const __m256 vscale = _mm256_set1_ps(scale), ninf = _mm256_set1_ps(-INFINITY);
+    transpose_head(kt, k, ld, T, HS, TP);
+    for (int i0 = 0; i0 < T; i0 += QB) {
+        int nr = T - i0 < QB ? T - i0 : QB;
+        tile_scores(s, q + (int64_t)i0 * ld, ld, kt, nr, round16(i0 + nr), HS, TP);
+        for (int r = 0; r < nr; r++) {
+            int i = i0 + r, n = i + 1; /* keys 0..i */
+            float *sr = s + (int64_t)r * TP;
+            __m256 mx = ninf;
+            for (int j = 0; j < n; j += 8) {
+                __m256 m = _mm256_castsi256_ps(tail_mask(n - j));
+                __m256 x = _mm256_blendv_ps(ninf, _mm256_mul_ps(_mm256_loadu_ps(sr + j), vscale), m);
+                _mm256_storeu_ps(sr + j, x);
+                mx = _mm256_max_ps(mx, x);
+            }
+            float m = hmax(mx);
+            __m256 vm = _mm256_set1_ps(m), sum = _mm256_setzero_ps();
+            for (int j = 0; j < n; j += 8) { /* masked lanes hold -inf: exp gives 0 */
+                __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sr + j), vm));
+                _mm256_storeu_ps(sr + j, e);
+                sum = _mm256_add_ps(sum, e);
+            }
+            float tot = hsum(sum);
+            lse[i] = m + logf(tot);
+            weighted_rows(out + (int64_t)i * ldo, sr, v, ld, n, HS, 1.0f / tot);
+        }
+    }
+}
+
+TGT void gb_attention_group_backward_avx2(float *dq, float *dk, float *dv, float *restrict ws,
+                                          const float *dout, const float *q, const float *k,
+                                          const float *v, const float *out, const float *lse,
+                                          int64_t ld, int64_t ldo, int T, int HS, int G) {
+    int64_t TP = round16(T);
+    float *kt = ws, *vt = ws + (int64_t)HS * TP, *p = vt + (int64_t)HS * TP;
+    float *dp = p + QB * TP, *ds = dp + QB * TP;
+    const float scale = 1.0f / sqrtf((float)HS);
+    const __m256 vscale = _mm256_set1_ps(scale), zero = _mm256_setzero_ps();
+    transpose_head(kt, k, ld, T, HS, TP);
+    transpose_head(vt, v, ld, T, HS, TP);
+    for (int j = 0; j < T; j++) {
+        memset(dk + (int64_t)j * ld, 0, (size_t)HS * sizeof(float));
+        memset(dv + (int64_t)j * ld, 0, (size_t)HS * sizeof(float));
+    }
+    for (int h = 0; h < G; h++) {
+        const float *qh = q + (int64_t)h * HS, *doh = dout + (int64_t)h * HS, *oh = out + (int64_t)h * HS;
+        const float *lh = lse + (int64_t)h * T;
+        float *dqh = dq + (int64_t)h * HS;
+        for (int i0 = 0; i0 < T; i0 += QB) {
+            int nr = T - i0 < QB ? T - i0 : QB, jn = i0 + nr;
+            int64_t jn16 = round16(jn);
+            tile_scores(p, qh + (int64_t)i0 * ld, ld, kt, nr, jn16, HS, TP);
+            tile_scores(dp, doh + (int64_t)i0 * ldo, ldo, vt, nr, jn16, HS, TP);
+            for (int r = 0; r < nr; r++) {
+                int i = i0 + r;
+                float *pr = p + (int64_t)r * TP, *dpr = dp + (int64_t)r * TP, *dsr = ds + (int64_t)r * TP;
+                __m256 D = _mm256_set1_ps(dot_hs(doh + (int64_t)i * ldo, oh + (int64_t)i * ldo, HS));
+                __m256 l = _mm256_set1_ps(lh[i]);
+                for (int j = 0; j < jn; j += 8) { /* keys past i: p = ds = 0 */
+                    __m256 m = _mm256_castsi256_ps(tail_mask(i + 1 - j));
+                    __m256 pv = exp256(_mm256_fmsub_ps(_mm256_loadu_ps(pr + j), vscale, l));
+                    pv = _mm256_blendv_ps(zero, pv, m);
+                    __m256 dsv = _mm256_mul_ps(_mm256_mul_ps(pv, _mm256_sub_ps(_mm256_loadu_ps(dpr + j), D)), vscale);
+                    _mm256_storeu_ps(pr + j, pv);
+                    _mm256_storeu_ps(dsr + j, dsv);
+                }
+                weighted_rows(dqh + (int64_t)i * ld, dsr, k, ld, i + 1, HS, 1.0f);
+            }
+            /* dk_j += Σ_r ds[r][j] q_r, dv_j += Σ_r p[r][j] dout_r over rows i0+r >= j */
+            for (int j = 0; j < jn; j++) {
+                int r0 = j > i0 ? j - i0 : 0;
+                accumulate_rows(dk + (int64_t)j * ld, ds + (int64_t)r0 * TP + j, TP,
+                                qh + (int64_t)(i0 + r0) * ld, ld, nr - r0, HS);
+                accumulate_rows(dv + (int64_t)j * ld, p + (int64_t)r0 * TP + j, TP,
+                                doh + (int64_t)(i0 + r0) * ldo, ldo, nr - r0, HS);
+            }
+        }
+    }
+}
+#endif
