@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/gemm.h"
@@ -107,38 +108,53 @@ static void fill(float *p, int64_t n, unsigned seed) {
     }
 }
 
-/* One product by glassbox (blas 0) or OpenBLAS (blas 1); seconds. */
+/* CPU seconds of the whole process (all threads, spinning included). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One product by glassbox (blas 0) or OpenBLAS (blas 1); wall seconds, *cpu CPU seconds. */
 static double run_once(int blas, const shape *s, const float *A, const float *B, float *C,
-                       const float *C0) {
+                       const float *C0, double *cpu) {
     int64_t lda = s->tA ? s->M : s->K, ldb = s->tB ? s->K : s->N;
     memcpy(C, C0, (size_t)(s->M * s->N) * sizeof *C); /* same start for beta = 1 */
-    double t0 = gb_time_now();
+    double c0 = cpu_now(), t0 = gb_time_now();
     if (blas)
         cblas_sgemm(CblasRowMajor, s->tA ? CblasTrans : CblasNoTrans,
                     s->tB ? CblasTrans : CblasNoTrans, (int)s->M, (int)s->N, (int)s->K, 1.0f, A,
                     (int)lda, B, (int)ldb, s->beta, C, (int)s->N);
     else
         gb_sgemm(s->tA, s->tB, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, s->beta, C, s->N);
-    return gb_time_now() - t0;
+    double dt = gb_time_now() - t0;
+    *cpu = cpu_now() - c0;
+    return dt;
 }
 
-/* Best seconds of each library on one product. The two alternate, so a burst of load from
- * elsewhere on the machine hits both alike; a pause between them lets the other library's
- * idle threads stop spinning (OpenBLAS spins ~0.1 s after a call). The first run of each
- * warms caches and thread pools and is not counted unless it is long. */
+/* Best seconds of each library on one product: wall (tg, tb) and CPU per thread (cg, cb).
+ * The two alternate, so a burst of load from elsewhere on the machine hits both alike; a
+ * pause between them lets the other library's idle threads stop spinning (OpenBLAS spins
+ * ~0.1 s after a call). The first run of each warms caches and thread pools and is not
+ * counted unless it is long. CPU time per thread is what a run costs where it gets its
+ * cores: on a shared machine the wall figures fall, these much less (printed for 1 thread
+ * only: with more, threads that sleep at a barrier make it flattering). */
 static void time_pair(const shape *s, const float *A, const float *B, float *C, float *Cb,
-                      const float *C0, int reps, double *tg, double *tb) {
-    *tg = *tb = 1e30;
+                      const float *C0, int reps, int nt, double t[4]) {
+    t[0] = t[1] = t[2] = t[3] = 1e30;
     double total = 0;
     for (int rep = 0; rep < 2 * reps && (rep < reps || total < 1.0); rep++) {
-        double g = run_once(0, s, A, B, C, C0);
+        double cg, cb;
+        double g = run_once(0, s, A, B, C, C0, &cg);
         usleep(100 * 1000);
-        double b = run_once(1, s, A, B, Cb, C0);
+        double b = run_once(1, s, A, B, Cb, C0, &cb);
         usleep(100 * 1000);
         total += g + b;
         if (rep == 0 && g < 0.3 && b < 0.3) continue;
-        if (g < *tg) *tg = g;
-        if (b < *tb) *tb = b;
+        if (g < t[0]) t[0] = g;
+        if (b < t[1]) t[1] = b;
+        if (cg / nt < t[2]) t[2] = cg / nt;
+        if (cb / nt < t[3]) t[3] = cb / nt;
     }
 }
 
@@ -199,9 +215,12 @@ int main(int argc, char **argv) {
            peak[1]);
 
     int thr[2] = {1, maxt}, nthr = maxt > 1 ? 2 : 1;
-    printf("\n%-36s %6s %6s %6s |", "shape (C = op(A)·op(B))", "M", "N", "K");
+    printf("\nGF/s, best wall-clock of the runs; 'cpu' = 1-thread GF/s per CPU second, which a\n"
+           "busy machine (time-sliced cores) lowers much less than wall-clock\n");
+    printf("%-36s %6s %6s %6s |", "shape (C = op(A)·op(B))", "M", "N", "K");
     for (int t = 0; t < nthr; t++)
-        printf(" gb %dt GF/s  %%pk  blas GF/s  gb/blas |", thr[t]);
+        if (thr[t] == 1) printf("   gb1t   %%pk    cpu  blas1t    cpu  gb/bl |");
+        else printf("   gb%dt   %%pk  blas%dt  gb/bl |", thr[t], thr[t]);
     printf(" max|diff|\n");
 
     double sum_ratio[2] = {0}, sum_pk[2] = {0};
@@ -230,11 +249,16 @@ int main(int argc, char **argv) {
         for (int t = 0; t < nthr; t++) {
             gb_threads_set(thr[t]);
             openblas_set_num_threads(thr[t]);
-            double tg, tb;
-            time_pair(s, A, B, C, Cb, C0, reps, &tg, &tb);
+            double tm[4];
+            time_pair(s, A, B, C, Cb, C0, reps, thr[t], tm);
+            double tg = tm[0], tb = tm[1];
             double gg = flops / tg / 1e9, gbl = flops / tb / 1e9;
             double pk = 100.0 * gg / peak[t];
-            printf("  %9.1f %5.1f  %9.1f  %7.2f |", gg, pk, gbl, tb / tg);
+            if (thr[t] == 1)
+                printf(" %6.1f %5.1f %6.1f  %6.1f %6.1f  %5.2f |", gg, pk, flops / tm[2] / 1e9,
+                       gbl, flops / tm[3] / 1e9, tb / tg);
+            else
+                printf(" %6.1f %5.1f  %6.1f  %5.2f |", gg, pk, gbl, tb / tg);
             fflush(stdout);
             sum_ratio[t] += log(tb / tg);
             sum_pk[t] += pk;
