@@ -303,8 +303,9 @@ gb_status gb_train_run(const gb_train_config *cfg, const char *out_dir, const gb
     const double tokens_per_step = (double)c.batch * c.seq * c.accum;
     const double t_session = gb_time_now();
     const double elapsed0 = st.elapsed_s;
+    /* the bar counts tokens, so its rate reads as tokens/s and its ETA is exact */
     gb_progress p;
-    gb_progress_begin(&p, "train", end - start, "step");
+    gb_progress_begin(&p, "train", (int64_t)((double)(end - start) * tokens_per_step), "tok");
     if (o.quiet) p.quiet = 1;
     float val_loss = NAN;
     while (st.step < end) {
@@ -344,8 +345,9 @@ gb_status gb_train_run(const gb_train_config *cfg, const char *out_dir, const gb
 
         char extra[160], vbuf[32] = "";
         if (isfinite(val_loss)) snprintf(vbuf, sizeof vbuf, "  val %.4f", (double)val_loss);
-        snprintf(extra, sizeof extra, "loss %.4f%s  %.0f tok/s", (double)row.loss, vbuf, row.tokens_per_s);
-        gb_progress_update(&p, st.step - start, extra);
+        snprintf(extra, sizeof extra, "step %lld/%lld  loss %.4f%s", (long long)st.step, (long long)c.steps,
+                 (double)row.loss, vbuf);
+        gb_progress_update(&p, (int64_t)((double)(st.step - start) * tokens_per_step), extra);
 
         int interrupted = gb_interrupted();
         int save = interrupted || st.step == end || (c.ckpt_every > 0 && st.step % c.ckpt_every == 0);
@@ -363,7 +365,8 @@ gb_status gb_train_run(const gb_train_config *cfg, const char *out_dir, const gb
     }
     if (end > start) {
         char extra[96];
-        snprintf(extra, sizeof extra, "loss %.4f", (double)res->loss);
+        snprintf(extra, sizeof extra, "step %lld/%lld  loss %.4f", (long long)st.step, (long long)c.steps,
+                 (double)res->loss);
         gb_progress_end(&p, extra);
     }
     if (st.step == c.steps && (rc = gb_ckpt_save(modelp, NULL, m, NULL, NULL, NULL, tkv.g))) goto done;
