@@ -20,6 +20,8 @@
 typedef enum {
     GB_PRETOK_GPT2 = 0, /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
     GB_PRETOK_CL100K,   /* the cl100k_base pattern (case-insensitive contractions, 1–3 digit numbers) */
+    GB_PRETOK_LLAMA3,   /* Llama 3's pattern as llama.cpp runs it ("llama-bpe" in GGUF): cl100k's with
+                         * ASCII-only case in the contractions ('\u017F is not 's) */
 } gb_pretok_kind;
 
 typedef struct gb_tokenizer gb_tokenizer;

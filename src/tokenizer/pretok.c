@@ -1,4 +1,4 @@
-/* glassbox — pre-tokenization (see pretok.h): the GPT-2 and cl100k split patterns as
+/* glassbox — pre-tokenization (see pretok.h): the GPT-2, cl100k and Llama 3 split patterns as
  * hand-written matchers. Each function tries the pattern's alternatives in order at `pos`
  * with the leftmost-first (backtracking) semantics of the Rust regex / fancy-regex crates
  * that tiktoken uses, and returns the length of the first alternative that matches.
@@ -82,8 +82,15 @@ static size_t next_gpt2(const uint8_t *t, size_t len, size_t pos) {
 }
 
 /* '(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|
- * \s*[\r\n]|\s+(?!\S)|\s+ */
-static size_t next_cl100k(const uint8_t *t, size_t len, size_t pos) {
+ * \s*[\r\n]|\s+(?!\S)|\s+
+ * and, with long_s == 0, Llama 3's pattern as llama.cpp runs it:
+ * (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+ * ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * The two differ only in the contractions: ASCII case instead of Unicode case folding, so
+ * "'\u017F" (long s) is no contraction. The possessive quantifiers change nothing here (what
+ * follows them cannot match what they gave back), and \s*[\r\n]+ ends, like \s*[\r\n], at
+ * the last \r or \n of the whitespace run. */
+static size_t next_cl100k(const uint8_t *t, size_t len, size_t pos, int long_s) {
     uint8_t c = t[pos];
     if (c == '\'' && pos + 1 < len) {
         /* (?i) is Unicode simple case folding: 's' also matches U+017F LATIN SMALL LETTER
@@ -92,7 +99,7 @@ static size_t next_cl100k(const uint8_t *t, size_t len, size_t pos) {
         uint8_t a = t[pos + 1] | 0x20, b = pos + 2 < len ? t[pos + 2] | 0x20 : 0;
         if (a == 's' || a == 'd' || a == 'm' || a == 't') return 2;
         if ((a == 'l' && b == 'l') || (a == 'v' && b == 'e') || (a == 'r' && b == 'e')) return 3;
-        if (t[pos + 1] == 0xC5 && pos + 2 < len && t[pos + 2] == 0xBF) return 3;
+        if (long_s && t[pos + 1] == 0xC5 && pos + 2 < len && t[pos + 2] == 0xBF) return 3;
     }
     int n, cls = class_at(t, len, pos, &n);
     if (cls == L) return run_end(t, len, pos + (size_t)n, L) - pos;
@@ -121,5 +128,9 @@ static size_t next_cl100k(const uint8_t *t, size_t len, size_t pos) {
 
 size_t gb_pretok_next(gb_pretok_kind kind, const uint8_t *text, size_t len, size_t pos) {
     if (pos >= len) return 0;
-    return kind == GB_PRETOK_CL100K ? next_cl100k(text, len, pos) : next_gpt2(text, len, pos);
+    switch (kind) {
+    case GB_PRETOK_CL100K: return next_cl100k(text, len, pos, 1);
+    case GB_PRETOK_LLAMA3: return next_cl100k(text, len, pos, 0);
+    default: return next_gpt2(text, len, pos);
+    }
 }

@@ -374,3 +374,75 @@ TEST(tokenizer_pretok_live_node) {
     if (!failed && gb_test_failed())
         fprintf(stderr, "  live sample seed %u (rerun: node " REF "live.mjs %u DIR)\n", seed, seed);
 }
+
+/* ---- Llama 3 (llama.cpp's "llama-bpe" pre-tokenizer) ---- */
+
+#define L3(s) split(GB_PRETOK_LLAMA3, s, sizeof(s) - 1)
+
+/* Llama 3's pattern is cl100k's up to the case of the contractions: llama.cpp spells it
+ * '[sS]|'[tT]|… (ASCII only), tiktoken's cl100k uses (?i) with Unicode simple case folding. */
+TEST(tokenizer_pretok_llama3_cases) {
+    CHECK_STR(L3("x'\xc5\xbfx"), "x|'\xc5\xbfx");
+    CHECK_STR(C("x'\xc5\xbfx"), "x|'\xc5\xbf|x");
+    CHECK_STR(L3("x'S'LL'Re'd's"), "x|'S|'LL|'Re|'d|'s");
+    CHECK_STR(L3("We'Ve a'lL"), "We|'Ve| a|'lL");
+    CHECK_STR(L3("'M not"), "'M| not");
+    CHECK_STR(L3("1234567"), "123|456|7");
+    CHECK_STR(L3(" 12345"), " |123|45");
+    CHECK_STR(L3("3...3"), "3|...|3");
+    CHECK_STR(L3("\n\n  x"), "\n\n| | x");
+    CHECK_STR(L3("x!!\n\ny"), "x|!!\n\n|y");
+    CHECK_STR(L3("x \r\n y"), "x| \r\n| y");
+    CHECK_STR(L3("x\n  "), "x|\n|  ");
+    CHECK_STR(L3("\tword"), "\tword");
+    CHECK_STR(L3("a  \t\tb"), "a|  \t|\tb");
+    CHECK_STR(L3(" !\r\n"), " !\r\n");
+    CHECK_STR(L3("\n \n\t x"), "\n \n|\t| x");
+    CHECK_STR(L3("Hello, y'all! How"), "Hello|,| y|'all|!| How");
+    CHECK_STR(L3("a\xff" "b"), "a|\xff" "b");
+}
+
+/* Away from "'ſ" the two patterns split every text the same way: the golden text and a
+ * random soup of the characters the patterns care about. */
+TEST(tokenizer_pretok_llama3_matches_cl100k) {
+    char *text = NULL;
+    size_t len = 0;
+    REQUIRE(gb_read_file(REF "text.txt", (size_t)1 << 28, &text, &len) == GB_OK);
+    for (size_t i = 0; i + 2 < len; i++) /* the golden text has "'ſ" on purpose */
+        if (!memcmp(text + i, "'\xc5\xbf", 3)) text[i] = 'x';
+    size_t pos = 0;
+    while (pos < len) {
+        size_t a = gb_pretok_next(GB_PRETOK_CL100K, (const uint8_t *)text, len, pos);
+        size_t b = gb_pretok_next(GB_PRETOK_LLAMA3, (const uint8_t *)text, len, pos);
+        if (a != b) {
+            gb_test_fail(__FILE__, __LINE__, "text.txt at byte %zu: cl100k %zu bytes, llama3 %zu", pos, a, b);
+            break;
+        }
+        pos += a;
+    }
+    free(text);
+    static const char *atoms[] = {"a", "Z", "7", " ", "  ", "\t", "\n", "\r", "'", "'s", "'LL", "'Ve", "!",
+                                  "\xc3\xa9", "\xe2\x80\x83", "\xef\xbc\x91", "\xcc\x81", "\xff", "\xf0\x9f\x98\x80"};
+    gb_rng rng;
+    gb_rng_seed(&rng, 7);
+    char buf[256];
+    for (int iter = 0; iter < 20000 && !gb_test_failed(); iter++) {
+        size_t n = 0;
+        int k = 1 + (int)(gb_rng_below(&rng, 12));
+        for (int j = 0; j < k; j++) {
+            const char *s = atoms[gb_rng_below(&rng, sizeof atoms / sizeof *atoms)];
+            size_t m = strlen(s);
+            memcpy(buf + n, s, m);
+            n += m;
+        }
+        for (size_t p = 0; p < n;) {
+            size_t a = gb_pretok_next(GB_PRETOK_CL100K, (const uint8_t *)buf, n, p);
+            size_t b = gb_pretok_next(GB_PRETOK_LLAMA3, (const uint8_t *)buf, n, p);
+            if (a != b) {
+                gb_test_fail(__FILE__, __LINE__, "random text %d at byte %zu: cl100k %zu bytes, llama3 %zu", iter, p, a, b);
+                break;
+            }
+            p += a;
+        }
+    }
+}
