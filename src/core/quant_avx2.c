@@ -1,0 +1,246 @@
+/* glassbox — quantized dot products and fp16 rows for AVX2 + FMA + F16C.
+ *
+ * The quantized kernels compute each block's integer sum with VPMADDUBSW/VPMADDWD (exact) and
+ * then the same float operations, in the same order, as the scalar references in quant.c:
+ * they return the same bits. For Q8_0/Q4_0 the per-block sums of four blocks are reduced
+ * together and scaled as one 4-lane vector, which is the scalar code's four partial sums.
+ * The float kernels (f16/bf16/f32 · f32) use four 8-lane FMA accumulators: equal to the
+ * scalar ones up to rounding.
+ *
+ * Operand ranges: VPMADDUBSW saturates a pair sum above 32767; with activation codes in
+ * [-127, 127] (what the activation quantizers produce) no pair can reach it. */
+#include "core/quant_internal.h"
+
+#ifdef QUANT_X86
+#include <immintrin.h>
+#include <string.h>
+
+#define TGT __attribute__((target("avx2,fma,f16c")))
+
+TGT static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* Σ of the 8 int32 lanes (exact). */
+TGT static inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* (Σv0, Σv1, Σv2, Σv3) of four vectors of 8 int32. */
+TGT static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+TGT static inline float hsum_f32(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 8 int32 partial sums of Σ a·b over 32 signed bytes (a's sign moved onto b: |a| is unsigned). */
+TGT static inline __m256i dot_i8(__m256i a, __m256i b) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* A Q4_0 block's 32 codes − 8 as signed bytes, in element order. */
+TGT static inline __m256i q4_0_codes(const uint8_t *qs) {
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    b = _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+    return _mm256_sub_epi8(b, _mm256_set1_epi8(8));
+}
+
+TGT static inline __m256i load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* Four blocks' scale products d_w·d_x as a vector (the scalar code's F16(w.d) * F16(x.d)). */
+TGT static inline __m128 scale4(uint16_t w0, uint16_t w1, uint16_t w2, uint16_t w3, uint16_t x0,
+                                uint16_t x1, uint16_t x2, uint16_t x3) {
+    __m128 dw = _mm_cvtph_ps(_mm_setr_epi16((short)w0, (short)w1, (short)w2, (short)w3, 0, 0, 0, 0));
+    __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)x0, (short)x1, (short)x2, (short)x3, 0, 0, 0, 0));
+    return _mm_mul_ps(dw, dx);
+}
+
+TGT static float dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x) {
+    const int64_t nb = n / GB_QK8_0;
+    __m128 acc = _mm_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 4 <= nb; ib += 4) {
+        const gb_block_q8_0 *a = w + ib, *b = x + ib;
+        __m128i s = hsum4_i32(dot_i8(load32(a[0].qs), load32(b[0].qs)),
+                              dot_i8(load32(a[1].qs), load32(b[1].qs)),
+                              dot_i8(load32(a[2].qs), load32(b[2].qs)),
+                              dot_i8(load32(a[3].qs), load32(b[3].qs)));
+        __m128 d = scale4(a[0].d, a[1].d, a[2].d, a[3].d, b[0].d, b[1].d, b[2].d, b[3].d);
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), d));
+    }
+    float sums[4];
+    _mm_storeu_ps(sums, acc);
+    for (; ib < nb; ib++) {
+        int sumi = hsum_i32(dot_i8(load32(w[ib].qs), load32(x[ib].qs)));
+        sums[ib & 3] += (float)sumi * (f16(w[ib].d) * f16(x[ib].d));
+    }
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
+TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x) {
+    const int64_t nb = n / GB_QK4_0;
+    __m128 acc = _mm_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 4 <= nb; ib += 4) {
+        const gb_block_q4_0 *a = w + ib;
+        const gb_block_q8_0 *b = x + ib;
+        __m128i s = hsum4_i32(dot_i8(q4_0_codes(a[0].qs), load32(b[0].qs)),
+                              dot_i8(q4_0_codes(a[1].qs), load32(b[1].qs)),
+                              dot_i8(q4_0_codes(a[2].qs), load32(b[2].qs)),
+                              dot_i8(q4_0_codes(a[3].qs), load32(b[3].qs)));
+        __m128 d = scale4(a[0].d, a[1].d, a[2].d, a[3].d, b[0].d, b[1].d, b[2].d, b[3].d);
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), d));
+    }
+    float sums[4];
+    _mm_storeu_ps(sums, acc);
+    for (; ib < nb; ib++) {
+        int sumi = hsum_i32(dot_i8(q4_0_codes(w[ib].qs), load32(x[ib].qs)));
+        sums[ib & 3] += (float)sumi * (f16(w[ib].d) * f16(x[ib].d));
+    }
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
+TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_block_q8_K *restrict x) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    float sumf = 0;
+    for (int64_t i = 0; i < n / GB_QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; j++) quant_q4_K_scale_min(j, w[i].scales, &sc[j], &mn[j]);
+        const uint8_t *q = w[i].qs;
+        const int8_t *a = x[i].qs;
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i qb = load32(q + 32 * j);
+            __m256i lo = _mm256_and_si256(qb, m4), hi = _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4);
+            __m256i p0 = _mm256_maddubs_epi16(lo, load32(a + 64 * j));
+            __m256i p1 = _mm256_maddubs_epi16(hi, load32(a + 64 * j + 32));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * j + 1])));
+        }
+        const int isum = hsum_i32(acc);
+        const int16_t *bs = x[i].bsums;
+        int msum = 0;
+        for (int j = 0; j < 4; j++)
+            msum += mn[2 * j] * (bs[4 * j] + bs[4 * j + 1]) +
+                    mn[2 * j + 1] * (bs[4 * j + 2] + bs[4 * j + 3]);
+        sumf += (f16(w[i].d) * x[i].d) * (float)isum - (f16(w[i].dmin) * x[i].d) * (float)msum;
+    }
+    return sumf;
+}
+
+TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_block_q8_K *restrict x) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    float sumf = 0;
+    for (int64_t i = 0; i < n / GB_QK_K; i++) {
+        const int8_t *sc = w[i].scales;
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w[i].ql + 64 * h, *qh = w[i].qh + 32 * h;
+            const int8_t *a = x[i].qs + 128 * h;
+            __m256i l0 = load32(ql), l1 = load32(ql + 32), hb = load32(qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+            for (int t = 0; t < 4; t++) {
+                const int g = 8 * h + 2 * t; /* the 32 codes are groups g (low lane), g+1 (high) */
+                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+                __m256i p = _mm256_maddubs_epi16(q[t], load32(a + 32 * t));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+            }
+        }
+        const int isum = hsum_i32(acc);
+        int bias = 0;
+        for (int g = 0; g < 16; g++) bias += sc[g] * x[i].bsums[g];
+        sumf += (f16(w[i].d) * x[i].d) * (float)(isum - 32 * bias);
+    }
+    return sumf;
+}
+
+TGT static float dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+#define LDH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(LDH(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(LDH(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(LDH(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(LDH(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LDH(w + i), _mm256_loadu_ps(x + i), a0);
+#undef LDH
+    float s = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += f16(w[i]) * x[i];
+    return s;
+}
+
+TGT static inline __m256 load_bf16(const uint16_t *p) {
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+TGT static float dot_bf16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(load_bf16(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load_bf16(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load_bf16(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load_bf16(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(load_bf16(w + i), _mm256_loadu_ps(x + i), a0);
+    float s = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += gb_bf16_to_fp32(w[i]) * x[i];
+    return s;
+}
+
+TGT static float dot_f32(int64_t n, const float *restrict w, const float *restrict x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    float s = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+
+TGT static void fp16_from_f32(uint16_t *restrict dst, const float *restrict src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+
+const quant_kernels gb_quant_kernels_avx2 = {
+    "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0,      dot_q4_K,    dot_q6_K,
+    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32,
+};
+
+#endif

@@ -1,0 +1,43 @@
+/* glassbox — the quantized-kernel table shared by quant.c (scalar, dispatch) and the per-ISA
+ * files (quant_avx2.c). Not part of the API. */
+#ifndef GLASSBOX_CORE_QUANT_INTERNAL_H
+#define GLASSBOX_CORE_QUANT_INTERNAL_H
+
+#include "core/quant.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define QUANT_X86 1
+#endif
+
+/* One ISA's kernels. The dot products take n elements (a multiple of the block size). */
+typedef struct {
+    const char *name;
+    gb_quant_isa isa;
+    float (*dot_q8_0)(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
+    float (*dot_q4_0)(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);
+    float (*dot_q4_K)(int64_t n, const gb_block_q4_K *restrict w, const gb_block_q8_K *restrict x);
+    float (*dot_q6_K)(int64_t n, const gb_block_q6_K *restrict w, const gb_block_q8_K *restrict x);
+    float (*dot_f16)(int64_t n, const uint16_t *restrict w, const float *restrict x);
+    float (*dot_bf16)(int64_t n, const uint16_t *restrict w, const float *restrict x);
+    float (*dot_f32)(int64_t n, const float *restrict w, const float *restrict x);
+    void (*fp16_from_f32)(uint16_t *restrict dst, const float *restrict src, int64_t n);
+    void (*fp16_to_f32)(float *restrict dst, const uint16_t *restrict src, int64_t n);
+} quant_kernels;
+
+#ifdef QUANT_X86
+extern const quant_kernels gb_quant_kernels_avx2;
+#endif
+
+/* Q4_K's packed 6-bit scale and min of sub-block j (0..7). */
+static inline void quant_q4_K_scale_min(int j, const uint8_t *restrict q, uint8_t *restrict sc,
+                                        uint8_t *restrict m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+#endif
