@@ -9,13 +9,15 @@
  *   4. BPE proper: an array scan for short pieces, a linked list + binary heap
  *      (O(n log n)) for long ones, so a megabyte of one repeated character stays fast.
  * Nothing is allocated per piece: scratch buffers grow by doubling and live for the call.
- * See tokenizer_impl.h for the two merge rules. */
+ * See tokenizer_impl.h for the two merge rules. A SentencePiece tokenizer (from GGUF) shares
+ * the special-token handling, decode and accessors here and encodes in spm.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "glassbox/mem.h"
 #include "glassbox/sha256.h"
 #include "tokenizer/pretok.h"
+#include "tokenizer/spm.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/tokenizer_internal.h"
 
@@ -454,12 +456,14 @@ static gb_status encode_ordinary(const gb_tokenizer *t, enc_state *st, const uin
     return GB_OK;
 }
 
-/* The next special at or after text[pos]: its start (or len) and id. */
-static size_t find_special(const gb_tokenizer *t, const uint8_t *text, size_t len, size_t pos, uint32_t *id,
-                           size_t *sp_len) {
+/* The next special at or after text[pos]: its start (or len) and id. Without `all`, only
+ * user-defined tokens (GGUF) count. */
+static size_t find_special(const gb_tokenizer *t, const uint8_t *text, size_t len, size_t pos, int all,
+                           uint32_t *id, size_t *sp_len) {
     for (size_t i = pos; i < len; i++) {
         if (!t->special_first[text[i]]) continue;
         for (int k = 0; k < t->n_specials; k++) {
+            if (!all && t->ttype[t->specials[k]] != GB_TT_USER) continue;
             size_t n;
             const uint8_t *b = tok_bytes(t, t->specials[k], &n);
             if (n <= len - i && memcmp(text + i, b, n) == 0) {
@@ -478,11 +482,15 @@ gb_status gb_tokenizer_encode(const gb_tokenizer *t, const void *text, size_t le
     enc_state st = {0};
     gb_status rc = GB_OK;
     size_t pos = 0;
+    const int match = t->n_specials > 0 && (allow_special || t->n_user > 0);
     while (pos < len) {
         size_t end = len, sp_len = 0;
         uint32_t sp_id = 0;
-        if (allow_special && t->n_specials) end = find_special(t, p, len, pos, &sp_id, &sp_len);
-        if (end > pos && (rc = encode_ordinary(t, &st, p + pos, end - pos, out)) != GB_OK) goto done;
+        if (match) end = find_special(t, p, len, pos, allow_special, &sp_id, &sp_len);
+        if (end > pos) {
+            rc = t->spm ? gb_spm_encode(t, p + pos, end - pos, out) : encode_ordinary(t, &st, p + pos, end - pos, out);
+            if (rc != GB_OK) goto done;
+        }
         if (end == len) break;
         if ((rc = gb_ids_push(out, sp_id)) != GB_OK) goto done;
         pos = end + sp_len;
@@ -517,7 +525,26 @@ gb_status gb_tokenizer_decode(const gb_tokenizer *t, const uint32_t *ids, int64_
     return GB_OK;
 }
 
+gb_status gb_tokenizer_decode_text(const gb_tokenizer *t, const uint32_t *ids, int64_t n, int strip_space,
+                                   gb_bytes *out) {
+    size_t start = out->len;
+    gb_status rc = gb_tokenizer_decode(t, ids, n, out);
+    if (rc != GB_OK || !strip_space || !t->spm || !gb_spm_space_prefix(t->spm)) return rc;
+    /* the encoder's space is the first byte of the first token (as llama.cpp's lstrip) */
+    if (n > 0 && out->len > start && out->data[start] == ' ' && t->off[ids[0] + 1] > t->off[ids[0]]) {
+        memmove(out->data + start, out->data + start + 1, out->len - start - 1);
+        out->len--;
+    }
+    return GB_OK;
+}
+
 /* ---- accessors ---- */
+
+gb_tokenizer_algo gb_tokenizer_algorithm(const gb_tokenizer *t) { return t->algo; }
+int64_t gb_tokenizer_bos_id(const gb_tokenizer *t) { return t->bos_id; }
+int64_t gb_tokenizer_eos_id(const gb_tokenizer *t) { return t->eos_id; }
+int gb_tokenizer_add_bos(const gb_tokenizer *t) { return t->add_bos; }
+int gb_tokenizer_add_eos(const gb_tokenizer *t) { return t->add_eos; }
 
 int64_t gb_tokenizer_vocab_size(const gb_tokenizer *t) { return t->n_ids; }
 
@@ -553,6 +580,11 @@ static void put_u32(gb_sha256_ctx *c, uint32_t v) {
 void gb_tokenizer_digest(const gb_tokenizer *t, uint8_t digest[32]) {
     gb_sha256_ctx c;
     gb_sha256_init(&c);
+    if (t->spm) {
+        gb_spm_digest(t, &c);
+        gb_sha256_final(&c, digest);
+        return;
+    }
     gb_sha256_update(&c, "glassbox-tokenizer-digest-1\n", 28);
     put_u32(&c, (uint32_t)t->pattern);
     put_u32(&c, (uint32_t)t->rule);
@@ -571,6 +603,14 @@ void gb_tokenizer_digest(const gb_tokenizer *t, uint8_t digest[32]) {
         put_u32(&c, t->merges[i].right);
         put_u32(&c, t->merges[i].result);
     }
+    /* what only GGUF sources have, so that the digests of all other tokenizers stay as they were */
+    if (t->whole_pieces || t->n_user) {
+        gb_sha256_update(&c, "gguf", 4);
+        put_u32(&c, (uint32_t)t->whole_pieces);
+        put_u32(&c, (uint32_t)t->n_user);
+        for (uint32_t i = 0; i < t->n_ids; i++)
+            if (t->kind[i] == TOK_SPECIAL && t->ttype[i] == GB_TT_USER) put_u32(&c, i);
+    }
     gb_sha256_final(&c, digest);
 }
 
@@ -584,6 +624,8 @@ void gb_tokenizer_free(gb_tokenizer *t) {
     gb_free(t->pair_val);
     gb_free(t->vocab);
     gb_free(t->specials);
+    gb_free(t->ttype);
+    gb_spm_free(t->spm);
     gb_free(t);
 }
 
@@ -595,6 +637,7 @@ gb_status gb_tok_alloc(gb_tokenizer **out, uint32_t n_ids, size_t n_bytes) {
     gb_tokenizer *t = gb_calloc(1, sizeof *t);
     if (!t) return GB_ERR_NOMEM;
     t->n_ids = n_ids;
+    t->bos_id = t->eos_id = -1;
     t->kind = gb_calloc(n_ids, 1);
     t->off = gb_calloc((size_t)n_ids + 1, sizeof *t->off);
     t->bytes = gb_alloc(n_bytes);
@@ -672,6 +715,37 @@ static int valid_utf8(const uint8_t *s, size_t n) {
     return 1;
 }
 
+gb_status gb_tok_specials(gb_tokenizer *t, const char *what) {
+    int64_t n_sp = 0;
+    for (uint32_t i = 0; i < t->n_ids; i++) n_sp += t->kind[i] == TOK_SPECIAL;
+    if (n_sp >= INT32_MAX) return gb_errorf(GB_ERR_FORMAT, "%s: too many specials", what);
+    t->n_specials = (int)n_sp;
+    t->n_user = 0;
+    /* longest first so the longest match wins */
+    t->specials = gb_alloc(((size_t)t->n_specials + 1) * sizeof *t->specials);
+    if (!t->specials) return GB_ERR_NOMEM;
+    int k = 0;
+    for (uint32_t i = 0; i < t->n_ids; i++)
+        if (t->kind[i] == TOK_SPECIAL) {
+            t->specials[k++] = i;
+            if (t->ttype && t->ttype[i] == GB_TT_USER) t->n_user++;
+        }
+    qsort_r(t->specials, (size_t)t->n_specials, sizeof *t->specials, cmp_special, t);
+    for (int a = 0; a < t->n_specials; a++) {
+        size_t n;
+        const uint8_t *b = tok_bytes(t, t->specials[a], &n);
+        t->special_first[b[0]] = 1;
+        if (a > 0) {
+            size_t n0;
+            const uint8_t *b0 = tok_bytes(t, t->specials[a - 1], &n0);
+            if (n0 == n && memcmp(b0, b, n) == 0)
+                return gb_errorf(GB_ERR_FORMAT, "%s: special tokens %u and %u are the same", what,
+                                 t->specials[a - 1], t->specials[a]);
+        }
+    }
+    return GB_OK;
+}
+
 gb_status gb_tok_finish(gb_tokenizer *t, const char *what) {
     gb_status rc = GB_OK;
     scratch s = {0};
@@ -699,8 +773,6 @@ gb_status gb_tok_finish(gb_tokenizer *t, const char *what) {
             } else {
                 if (!valid_utf8(t->bytes + t->off[i], n))
                     return gb_errorf(GB_ERR_FORMAT, "%s: special token %u is not valid UTF-8", what, i);
-                if (t->n_specials == INT32_MAX) return gb_errorf(GB_ERR_FORMAT, "%s: too many specials", what);
-                t->n_specials++;
             }
             break;
         default:
@@ -794,7 +866,7 @@ gb_status gb_tok_finish(gb_tokenizer *t, const char *what) {
     for (uint64_t slot = 0; slot <= t->vocab_mask; slot++) {
         uint64_t v = t->vocab[slot];
         if (v == VOCAB_EMPTY) continue;
-        if (t->rule == GB_MERGE_RANKS) {
+        if (t->rule == GB_MERGE_RANKS || t->whole_pieces) {
             t->vocab[slot] = v | DIRECT_BIT;
             continue;
         }
@@ -804,27 +876,7 @@ gb_status gb_tok_finish(gb_tokenizer *t, const char *what) {
         if (m == 1) t->vocab[slot] = (v >> 32) << 32 | DIRECT_BIT | tmp[0]; /* the dup BPE reaches */
     }
 
-    /* specials, longest first so the longest match wins */
-    t->specials = gb_alloc(((size_t)t->n_specials + 1) * sizeof *t->specials);
-    if (!t->specials) { rc = GB_ERR_NOMEM; goto done; }
-    int k = 0;
-    for (uint32_t i = 0; i < t->n_ids; i++)
-        if (t->kind[i] == TOK_SPECIAL) t->specials[k++] = i;
-    qsort_r(t->specials, (size_t)t->n_specials, sizeof *t->specials, cmp_special, t);
-    for (int a = 0; a < t->n_specials; a++) {
-        size_t n;
-        const uint8_t *b = tok_bytes(t, t->specials[a], &n);
-        t->special_first[b[0]] = 1;
-        if (a > 0) {
-            size_t n0;
-            const uint8_t *b0 = tok_bytes(t, t->specials[a - 1], &n0);
-            if (n0 == n && memcmp(b0, b, n) == 0) {
-                rc = gb_errorf(GB_ERR_FORMAT, "%s: special tokens %u and %u are the same", what, t->specials[a - 1],
-                               t->specials[a]);
-                goto done;
-            }
-        }
-    }
+    rc = gb_tok_specials(t, what);
 done:
     scratch_free(&s);
     gb_free(tmp);

@@ -1,10 +1,11 @@
 /* glassbox — tokenizer files: detecting, reading and writing them.
  *
- * Three sources, told apart by their content (docs/tokenizer-format.md has the details):
+ * Four sources, told apart by their content (docs/tokenizer-format.md has the details):
  *   glassbox JSON   an object with "format": "glassbox-tokenizer" (what gb_tokenizer_save writes)
  *   encoder.json    GPT-2's object of token string -> id (also Hugging Face's vocab.json), with
  *                   merges.txt or vocab.bpe ("A B" per line, rank = line order) beside it
  *   tiktoken        lines "base64(token bytes) rank"; ids are the ranks
+ *   GGUF            a file starting with "GGUF": its tokenizer.ggml.* keys (tokenizer_gguf.c)
  * Token strings in JSON use GPT-2's byte <-> unicode mapping (bytes_to_unicode), so every
  * byte string is a printable string. Every file is treated as hostile: each count, id,
  * string and number is checked before use, and a bad one gives a one-line GB_ERR_FORMAT
@@ -19,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "glassbox/fileio.h"
+#include "glassbox/gguf.h"
 #include "glassbox/mem.h"
 #include "tokenizer/tokenizer_impl.h"
 
@@ -605,8 +607,25 @@ done:
 
 /* ---- detection ---- */
 
+/* A GGUF file (a model can be many gigabytes: it is mapped, not read). 1 yes, 0 no. */
+static int is_gguf(const char *path) {
+    char magic[4];
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    int yes = fread(magic, 1, 4, fp) == 4 && memcmp(magic, GB_GGUF_MAGIC, 4) == 0;
+    fclose(fp);
+    return yes;
+}
+
 gb_status gb_tokenizer_load(gb_tokenizer **out, const char *path) {
     *out = NULL;
+    if (is_gguf(path)) {
+        gb_gguf *g = NULL;
+        gb_status rc = gb_gguf_open(&g, path);
+        if (rc == GB_OK) rc = gb_tokenizer_load_gguf(out, g);
+        gb_gguf_close(g);
+        return rc;
+    }
     char *data = NULL;
     size_t len = 0;
     gb_status rc = gb_read_file(path, MAX_FILE_BYTES, &data, &len);
@@ -676,6 +695,13 @@ static void put_mapped(FILE *fp, const uint8_t *b, size_t n) {
 }
 
 gb_status gb_tokenizer_save(const gb_tokenizer *t, const char *path) {
+    /* what the JSON format cannot say (GGUF sources) is refused rather than lost */
+    if (t->algo != GB_TOKENIZER_BPE || t->whole_pieces || t->n_user ||
+        (t->pattern != GB_PRETOK_GPT2 && t->pattern != GB_PRETOK_CL100K))
+        return gb_errorf(GB_ERR_ARG, "%s: this tokenizer (%s) cannot be written as glassbox tokenizer JSON", path,
+                         t->algo != GB_TOKENIZER_BPE ? "SentencePiece"
+                         : t->pattern == GB_PRETOK_LLAMA3 ? "Llama 3 pre-tokenizer"
+                                                          : "user-defined tokens");
     gb_atomic_file f;
     gb_status rc = gb_atomic_open(&f, path);
     if (rc != GB_OK) return rc;

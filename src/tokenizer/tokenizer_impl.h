@@ -14,7 +14,14 @@
  *                   priority = that token's id; one merge at a time, leftmost on ties; a
  *                   piece that is a whole token is that token.
  * The two rules agree on well-formed merge lists; both are kept so every source file
- * encodes exactly as its own software does. */
+ * encodes exactly as its own software does.
+ *
+ * A tokenizer from GGUF metadata adds llama.cpp's token types (ttype) and may be a
+ * SentencePiece tokenizer (algo GB_TOKENIZER_SPM, spm.c): then kind/off/bytes hold what each
+ * id decodes to (TOK_BYTES: text with U+2581 as a space, or the byte of a <0xXX> token;
+ * TOK_SPECIAL: control, unknown and user-defined tokens), and the spm tables hold the piece
+ * strings and scores that encoding works on; the BPE fields (merges, pair and vocab maps,
+ * byte_id) are unused. */
 #ifndef GLASSBOX_TOKENIZER_IMPL_H
 #define GLASSBOX_TOKENIZER_IMPL_H
 
@@ -23,6 +30,8 @@
 #include "glassbox/tokenizer.h"
 
 enum { TOK_HOLE = 0, TOK_BYTES = 1, TOK_SPECIAL = 2 };
+/* llama.cpp's token types (GGUF tokenizer.ggml.token_type) */
+enum { GB_TT_NORMAL = 1, GB_TT_UNKNOWN = 2, GB_TT_CONTROL = 3, GB_TT_USER = 4, GB_TT_UNUSED = 5, GB_TT_BYTE = 6 };
 typedef enum { GB_MERGE_LIST = 0, GB_MERGE_RANKS = 1 } gb_merge_rule;
 
 /* Ids are kept below 2^24 so that (rank, id) and (left, right) pack into 64 bits and a
@@ -64,6 +73,15 @@ struct gb_tokenizer {
     uint32_t *specials;   /* (n_specials) special ids, longest content first (for matching) */
     int n_specials;
     uint8_t special_first[256]; /* does some special start with this byte? */
+
+    /* from GGUF metadata (zero / NULL / -1 for the other sources) */
+    gb_tokenizer_algo algo;
+    int whole_pieces;     /* BPE: a piece that is a token is that token (llama.cpp ignore_merges) */
+    uint8_t *ttype;       /* (n_ids) GB_TT_* of each id, or NULL */
+    int n_user;           /* specials of type GB_TT_USER: matched even without allow_special */
+    int64_t bos_id, eos_id;
+    int add_bos, add_eos;
+    struct gb_spm *spm;   /* GB_TOKENIZER_SPM: pieces, scores, piece map (spm.h) */
 };
 
 /* ---- building (tokenizer.c) ---- */
@@ -73,6 +91,9 @@ struct gb_tokenizer {
  * `what` names the source (a path) for error messages. */
 gb_status gb_tok_alloc(gb_tokenizer **out, uint32_t n_ids, size_t n_bytes);
 gb_status gb_tok_finish(gb_tokenizer *t, const char *what);
+/* The specials table (t->specials, special_first, n_specials, n_user) from kind and ttype;
+ * gb_tok_finish calls it, the SentencePiece builder too. Rejects two equal specials. */
+gb_status gb_tok_specials(gb_tokenizer *t, const char *what);
 
 /* Hash of a byte string (the vocabulary map's and the piece cache's). */
 uint64_t gb_tok_hash(const uint8_t *p, size_t n);
