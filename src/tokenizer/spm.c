@@ -274,7 +274,7 @@ gb_status gb_spm_encode(const gb_tokenizer *t, const uint8_t *text, size_t len, 
     size_t blen = len + 2 * n_space + (s->add_space_prefix ? ESC_LEN : 0);
     gb_status rc = GB_OK;
     spm_state st = {.s = s};
-    uint8_t *buf = gb_alloc(blen);
+    uint8_t *buf = gb_alloc(2 * blen), *esc = buf + blen; /* esc[i]: an escaped space starts at i */
     uint32_t *sym = gb_alloc(5 * blen * sizeof *sym);
     st.hcap = blen + 16;
     st.heap = NULL;
@@ -284,19 +284,25 @@ gb_status gb_spm_encode(const gb_tokenizer *t, const uint8_t *text, size_t len, 
     }
     /* 1. escape */
     size_t w = 0;
-    if (s->add_space_prefix) memcpy(buf, ESC, ESC_LEN), w = ESC_LEN;
+    memset(esc, 0, blen);
+    if (s->add_space_prefix) memcpy(buf, ESC, ESC_LEN), esc[0] = 1, w = ESC_LEN;
     for (size_t i = 0; i < len; i++) {
-        if (text[i] == ' ') memcpy(buf + w, ESC, ESC_LEN), w += ESC_LEN;
+        if (text[i] == ' ') memcpy(buf + w, ESC, ESC_LEN), esc[w] = 1, w += ESC_LEN;
         else buf[w++] = text[i];
     }
     st.buf = buf;
     st.start = sym, st.len = sym + blen, st.prev = sym + 2 * blen, st.next = sym + 3 * blen, st.id = sym + 4 * blen;
-    /* 2. characters: the lead byte's length, cut at the end (llama.cpp's unicode_len_utf8) */
+    /* 2. characters: the lead byte's length, cut at the end (llama.cpp's unicode_len_utf8).
+     * llama.cpp lets a truncated sequence swallow the start of a following escaped space,
+     * whose bytes then come back as "▁" instead of " "; here it stops there, the one place
+     * the split differs, so every text round-trips. */
     static const uint8_t utf8_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
     uint32_t ns = 0;
     for (size_t p = 0; p < blen; ns++) {
         size_t k = utf8_len[buf[p] >> 4];
         if (k > blen - p) k = blen - p;
+        for (size_t j = 1; j < k; j++)
+            if (esc[p + j]) k = j;
         st.start[ns] = (uint32_t)p;
         st.len[ns] = (uint32_t)k;
         st.prev[ns] = ns ? ns - 1 : NONE;
