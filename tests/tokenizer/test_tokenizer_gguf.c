@@ -356,3 +356,297 @@ TEST(tokenizer_gguf_spm_long_text) {
     free(s);
     gb_tokenizer_free(t);
 }
+
+/* ---- the trainer's GGUF keys (src/train/gguf_tokenizer.c) read back ---- */
+
+static gb_tokenizer *through_gguf(const gb_tokenizer *t, const char *name) {
+    gb_gguf_writer *w = NULL;
+    gb_gguf *g = NULL;
+    gb_tokenizer *u = NULL;
+    const char *path = gb_test_path("%s/%s", gb_test_tmpdir(), name);
+    CHECK_OK(gb_gguf_writer_new(&w));
+    CHECK_OK(gb_gguf_add_tokenizer(w, t));
+    CHECK_OK(gb_gguf_write(w, path));
+    gb_gguf_writer_free(w);
+    CHECK_OK(gb_gguf_open(&g, path));
+    if (g) CHECK_OK(gb_tokenizer_load_gguf(&u, g));
+    gb_gguf_close(g);
+    return u;
+}
+
+TEST(tokenizer_gguf_trainer_round_trip) {
+    const char *text = "tests/ref/gpt2/text.txt";
+    gb_bpe_train_opts o = {.vocab_size = 700, .pattern = GB_PRETOK_GPT2};
+    gb_tokenizer *t = NULL;
+    CHECK_OK(gb_bpe_train(&t, &o, &text, 1, NULL));
+    REQUIRE(t);
+    gb_tokenizer *u = through_gguf(t, "trained.gguf");
+    REQUIRE(u);
+    uint8_t a[32], b[32];
+    gb_tokenizer_digest(t, a);
+    gb_tokenizer_digest(u, b);
+    CHECK(memcmp(a, b, 32) == 0);
+    int64_t eot = gb_tokenizer_special_id(t, "<|endoftext|>");
+    CHECK(eot >= 0);
+    CHECK_EQ_INT(gb_tokenizer_special_id(u, "<|endoftext|>"), eot);
+    CHECK_EQ_INT(gb_tokenizer_bos_id(u), eot);
+    CHECK_EQ_INT(gb_tokenizer_eos_id(u), eot);
+    gb_tokenizer_free(u);
+
+    /* a cl100k-pattern tokenizer is written as pre "llama-bpe", which llama.cpp runs with
+     * Llama 3's pattern and whole-word matching: it comes back as that (another digest) */
+    gb_tokenizer *c = NULL;
+    o.pattern = GB_PRETOK_CL100K;
+    CHECK_OK(gb_bpe_train(&c, &o, &text, 1, NULL));
+    REQUIRE(c);
+    u = through_gguf(c, "trained-cl100k.gguf");
+    REQUIRE(u);
+    CHECK_EQ_INT(gb_tokenizer_pattern(u), GB_PRETOK_LLAMA3);
+    CHECK_EQ_INT(gb_tokenizer_vocab_size(u), gb_tokenizer_vocab_size(c));
+    gb_ids x = {0};
+    gb_bytes back = {0};
+    CHECK_OK(gb_tokenizer_encode(u, "Hello, world! It's 2024.", 24, 0, &x));
+    CHECK_OK(gb_tokenizer_decode(u, x.data, x.len, &back));
+    CHECK(back.len == 24 && !memcmp(back.data, "Hello, world! It's 2024.", 24));
+    gb_ids_free(&x);
+    gb_bytes_free(&back);
+    gb_tokenizer_free(u);
+    gb_tokenizer_free(c);
+    gb_tokenizer_free(t);
+}
+
+/* ---- hand-made GGUF vocabularies: malformed keys and llama.cpp's rules ---- */
+
+/* What goes into a test file; NULL / negative counts leave a key out. */
+typedef struct spec {
+    const char *model, *pre;
+    const char *tok[300];
+    int n_tok;
+    int32_t types[300];
+    int n_types;
+    float scores[300];
+    int n_scores;
+    const char *merges[8];
+    int n_merges;
+    int64_t bos;        /* -1: no key */
+    int tokens_as_ints; /* tokenizer.ggml.tokens of the wrong element type */
+} spec;
+
+static char byte_names[256][8];
+static char gpt2_bytes[256][4];
+
+/* A gpt2 vocabulary: the 256 mapped bytes, "ab", "abc" (no merge makes it), "<|endoftext|>";
+ * merges "a b". */
+static void spec_gpt2(spec *s) {
+    memset(s, 0, sizeof *s);
+    s->model = "gpt2";
+    s->pre = "gpt-2";
+    for (int b = 0; b < 256; b++) {
+        uint32_t cp = b >= 0x21 && b <= 0x7e ? (uint32_t)b : 0;
+        /* GPT-2's bytes_to_unicode, the same as the loaders use */
+        if ((b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae) cp = (uint32_t)b;
+        else {
+            uint32_t k = 0;
+            for (int x = 0; x < b; x++)
+                if (!((x >= 0x21 && x <= 0x7e) || (x >= 0xa1 && x <= 0xac) || x >= 0xae)) k++;
+            cp = 256 + k;
+        }
+        char *d = gpt2_bytes[b];
+        if (cp < 0x80) d[0] = (char)cp, d[1] = 0;
+        else d[0] = (char)(0xc0 | cp >> 6), d[1] = (char)(0x80 | (cp & 0x3f)), d[2] = 0;
+        s->tok[b] = d;
+        s->types[b] = 1;
+    }
+    s->tok[256] = "ab", s->types[256] = 1;
+    s->tok[257] = "abc", s->types[257] = 1;
+    s->tok[258] = "<|endoftext|>", s->types[258] = 3;
+    s->n_tok = s->n_types = 259;
+    s->n_scores = -1;
+    s->merges[0] = "a b";
+    s->n_merges = 1;
+    s->bos = 258;
+}
+
+/* A llama vocabulary: <unk> <s> </s>, 256 byte tokens, "▁", "a", "b", "▁a", "ab", "ba". */
+static void spec_spm(spec *s) {
+    memset(s, 0, sizeof *s);
+    s->model = "llama";
+    const char *head[] = {"<unk>", "<s>", "</s>"};
+    const int head_type[] = {2, 3, 3};
+    for (int i = 0; i < 3; i++) s->tok[i] = head[i], s->types[i] = head_type[i];
+    for (int b = 0; b < 256; b++) {
+        snprintf(byte_names[b], sizeof byte_names[b], "<0x%02X>", b);
+        s->tok[3 + b] = byte_names[b], s->types[3 + b] = 6;
+    }
+    const char *rest[] = {"\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "ab", "ba"};
+    const float sc[] = {-1, -2, -3, -4, -5, -6};
+    for (int i = 0; i < 6; i++) s->tok[259 + i] = rest[i], s->types[259 + i] = 1, s->scores[259 + i] = sc[i];
+    s->n_tok = s->n_types = s->n_scores = 265;
+    s->n_merges = -1;
+    s->bos = 1;
+}
+
+static const char *spec_write(const spec *s, const char *name) {
+    const char *path = gb_test_path("%s/%s", gb_test_tmpdir(), name);
+    gb_gguf_writer *w = NULL;
+    CHECK_OK(gb_gguf_writer_new(&w));
+    if (s->model) CHECK_OK(gb_gguf_add_str(w, "tokenizer.ggml.model", s->model));
+    if (s->pre) CHECK_OK(gb_gguf_add_str(w, "tokenizer.ggml.pre", s->pre));
+    if (s->tokens_as_ints) {
+        CHECK_OK(gb_gguf_add_arr(w, "tokenizer.ggml.tokens", GB_GGUF_INT32, s->types, (uint64_t)s->n_tok));
+    } else if (s->n_tok >= 0) {
+        CHECK_OK(gb_gguf_add_arr_str(w, "tokenizer.ggml.tokens", s->tok, NULL, (uint64_t)s->n_tok));
+    }
+    if (s->n_types >= 0) CHECK_OK(gb_gguf_add_arr(w, "tokenizer.ggml.token_type", GB_GGUF_INT32, s->types, (uint64_t)s->n_types));
+    if (s->n_scores >= 0) CHECK_OK(gb_gguf_add_arr(w, "tokenizer.ggml.scores", GB_GGUF_FLOAT32, s->scores, (uint64_t)s->n_scores));
+    if (s->n_merges >= 0) CHECK_OK(gb_gguf_add_arr_str(w, "tokenizer.ggml.merges", s->merges, NULL, (uint64_t)s->n_merges));
+    if (s->bos >= 0) CHECK_OK(gb_gguf_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)s->bos));
+    CHECK_OK(gb_gguf_write(w, path));
+    gb_gguf_writer_free(w);
+    return path;
+}
+
+/* Writes s, loads it through gb_tokenizer_load, wants GB_ERR_FORMAT and one line naming
+ * the file and containing `want`. */
+static void expect_bad(const spec *s, const char *name, const char *want, int line) {
+    const char *path = spec_write(s, name);
+    char p[1024];
+    snprintf(p, sizeof p, "%s", path);
+    gb_tokenizer *t = NULL;
+    gb_status rc = gb_tokenizer_load(&t, p);
+    const char *msg = gb_last_error();
+    if (getenv("GB_DEBUG")) fprintf(stderr, "    %s\n", msg);
+    if (rc != GB_ERR_FORMAT)
+        gb_test_fail(__FILE__, line, "%s: status %d, want GB_ERR_FORMAT (message: %s)", name, rc, msg);
+    else if (!strstr(msg, p) || !strstr(msg, want) || strchr(msg, '\n'))
+        gb_test_fail(__FILE__, line, "message \"%s\" should be one line naming %s and saying \"%s\"", msg, p, want);
+    if (t) gb_test_fail(__FILE__, line, "%s: a tokenizer came back with an error", name);
+    gb_tokenizer_free(t);
+}
+#define EXPECT_BAD(s, name, want) expect_bad(s, name, want, __LINE__)
+
+static gb_tokenizer *spec_load(const spec *s, const char *name) {
+    gb_tokenizer *t = NULL;
+    CHECK_OK(gb_tokenizer_load(&t, spec_write(s, name)));
+    return t;
+}
+
+TEST(tokenizer_gguf_handmade_ok) {
+    spec s;
+    uint32_t ids[16];
+    /* gpt2: "abc" has no merge, so GPT-2's rules give [ab, c]; llama-bpe takes the whole word */
+    spec_gpt2(&s);
+    gb_tokenizer *t = spec_load(&s, "ok-gpt2.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(encode_ids(t, "abc", 0, ids, 16), 2);
+    CHECK_EQ_INT(ids[0], 256);
+    CHECK_EQ_INT(ids[1], 'c');
+    CHECK_EQ_INT(gb_tokenizer_bos_id(t), 258);
+    CHECK_EQ_INT(gb_tokenizer_add_bos(t), 0);
+    gb_tokenizer_free(t);
+    s.pre = "llama-bpe";
+    t = spec_load(&s, "ok-llama-bpe.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(encode_ids(t, "abc", 0, ids, 16), 1);
+    CHECK_EQ_INT(ids[0], 257);
+    CHECK_EQ_INT(encode_ids(t, "abcd", 0, ids, 16), 3); /* not a token: merges as usual */
+    CHECK_EQ_INT(gb_tokenizer_pattern(t), GB_PRETOK_LLAMA3);
+    CHECK_EQ_INT(gb_tokenizer_add_bos(t), 1);
+    CHECK(gb_tokenizer_save(t, gb_test_path("%s/l3.json", gb_test_tmpdir())) == GB_ERR_ARG);
+    gb_tokenizer_free(t);
+    s.pre = NULL; /* no pre-tokenizer key: GPT-2's */
+    t = spec_load(&s, "ok-nopre.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(gb_tokenizer_pattern(t), GB_PRETOK_GPT2);
+    gb_tokenizer_free(t);
+
+    /* llama: merges by score; "ab" (-5) loses to "▁a" (-4) in " ab" */
+    spec_spm(&s);
+    t = spec_load(&s, "ok-spm.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(encode_ids(t, "ab", 0, ids, 16), 2);
+    CHECK_EQ_INT(ids[0], 262); /* ▁a */
+    CHECK_EQ_INT(ids[1], 261); /* b */
+    s.scores[263] = -1.5f; /* now "ab" first */
+    gb_tokenizer *u = spec_load(&s, "ok-spm2.gguf");
+    REQUIRE(u);
+    CHECK_EQ_INT(encode_ids(u, "ab", 0, ids, 16), 2);
+    CHECK_EQ_INT(ids[0], 259);
+    CHECK_EQ_INT(ids[1], 263);
+    uint8_t d1[32], d2[32];
+    gb_tokenizer_digest(t, d1);
+    gb_tokenizer_digest(u, d2);
+    CHECK(memcmp(d1, d2, 32) != 0); /* the scores are part of the digest */
+    gb_tokenizer_free(u);
+    /* characters outside the vocabulary: byte tokens; "c" is 0x63 */
+    CHECK_EQ_INT(encode_ids(t, "c", 0, ids, 16), 2);
+    CHECK_EQ_INT(ids[1], 3 + 'c');
+    CHECK_EQ_INT(gb_tokenizer_bos_id(t), 1);
+    CHECK_EQ_INT(gb_tokenizer_eos_id(t), 2);
+    gb_tokenizer_free(t);
+    /* no scores: all 0, so the leftmost pair merges first */
+    s.n_scores = -1;
+    t = spec_load(&s, "ok-spm-noscores.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(encode_ids(t, "ab", 0, ids, 16), 2);
+    CHECK_EQ_INT(ids[0], 262);
+    gb_tokenizer_free(t);
+}
+
+TEST(tokenizer_gguf_bad_metadata) {
+    spec s;
+    spec_gpt2(&s), s.model = NULL;
+    EXPECT_BAD(&s, "no-model.gguf", "no tokenizer.ggml.model");
+    spec_gpt2(&s), s.model = "bert";
+    EXPECT_BAD(&s, "bert.gguf", "tokenizer model \"bert\"");
+    spec_gpt2(&s), s.pre = "qwen2";
+    EXPECT_BAD(&s, "qwen2.gguf", "pre-tokenizer \"qwen2\"");
+    spec_gpt2(&s), s.n_tok = -1;
+    EXPECT_BAD(&s, "no-tokens.gguf", "no tokenizer.ggml.tokens");
+    spec_spm(&s), s.n_tok = -1;
+    EXPECT_BAD(&s, "no-tokens-spm.gguf", "no tokenizer.ggml.tokens");
+    spec_gpt2(&s), s.tokens_as_ints = 1;
+    EXPECT_BAD(&s, "int-tokens.gguf", "tokenizer.ggml.tokens");
+    spec_gpt2(&s), s.n_tok = s.n_types = 0;
+    EXPECT_BAD(&s, "empty-vocab.gguf", "has 0 tokens");
+    spec_spm(&s), s.n_scores = 100;
+    EXPECT_BAD(&s, "short-scores.gguf", "tokenizer.ggml.scores has 100 entries for 265 tokens");
+    spec_spm(&s), s.scores[270 - 6] = NAN;
+    EXPECT_BAD(&s, "nan-score.gguf", "not a number");
+    spec_spm(&s), s.types[100] = 7;
+    EXPECT_BAD(&s, "type-7.gguf", "tokenizer.ggml.token_type[100] is 7");
+    spec_gpt2(&s), s.types[5] = 0;
+    EXPECT_BAD(&s, "type-0.gguf", "tokenizer.ggml.token_type[5] is 0");
+    spec_gpt2(&s), s.types[5] = -3;
+    EXPECT_BAD(&s, "type-neg.gguf", "tokenizer.ggml.token_type[5] is -3");
+    spec_gpt2(&s), s.n_types = 10;
+    EXPECT_BAD(&s, "short-types.gguf", "tokenizer.ggml.token_type has 10 entries for 259 tokens");
+    spec_gpt2(&s), s.n_merges = -1;
+    EXPECT_BAD(&s, "no-merges.gguf", "no tokenizer.ggml.merges");
+    spec_gpt2(&s), s.merges[0] = "a zz";
+    EXPECT_BAD(&s, "merge-unknown.gguf", "\"zz\" is not a token");
+    spec_gpt2(&s), s.merges[0] = "qq b";
+    EXPECT_BAD(&s, "merge-unknown-left.gguf", "\"qq\" is not a token");
+    spec_gpt2(&s), s.merges[0] = "b c";
+    EXPECT_BAD(&s, "merge-no-result.gguf", "makes a string that is not a token");
+    spec_gpt2(&s), s.merges[0] = "ab";
+    EXPECT_BAD(&s, "merge-no-space.gguf", "is not a merge \"A B\"");
+    spec_gpt2(&s), s.merges[0] = "\xe2\x96\x81 b";
+    EXPECT_BAD(&s, "merge-unmapped.gguf", "is not a token");
+    spec_gpt2(&s), s.tok[256] = "a b";
+    EXPECT_BAD(&s, "token-space.gguf", "tokenizer.ggml.tokens[256] \"a b\" is not a GPT-2 byte string");
+    spec_gpt2(&s), s.tok[257] = "";
+    EXPECT_BAD(&s, "token-empty.gguf", "tokenizer.ggml.tokens[257] is the empty string");
+    spec_spm(&s), s.tok[262] = "";
+    EXPECT_BAD(&s, "token-empty-spm.gguf", "token 262 is the empty string");
+    spec_gpt2(&s), s.types['x'] = 5;
+    EXPECT_BAD(&s, "byte-missing.gguf", "no token for the byte 0x78");
+    spec_gpt2(&s), s.bos = 259;
+    EXPECT_BAD(&s, "bos-range.gguf", "tokenizer.ggml.bos_token_id is 259");
+    spec_spm(&s), s.bos = 5000;
+    EXPECT_BAD(&s, "bos-range-spm.gguf", "tokenizer.ggml.bos_token_id is 5000");
+    spec_spm(&s), s.tok[3] = "<0xZZ>";
+    EXPECT_BAD(&s, "byte-name.gguf", "token 3 is of type byte but is \"<0xZZ>\"");
+    spec_spm(&s), s.types[261] = 3, s.tok[261] = "<s>";
+    EXPECT_BAD(&s, "dup-special.gguf", "special tokens 1 and 261 are the same");
+}
