@@ -179,7 +179,8 @@ gb_status gb_ckpt_save(const char *path, const char *prev_path, const gb_model *
             if (rc) goto done;
         }
     }
-    if (prev_path && access(path, F_OK) == 0) {
+    int had_previous = access(path, F_OK) == 0;
+    if (prev_path && had_previous) {
         /* keep the last good checkpoint under prev_path until the new one is in place */
         size_t l = strlen(prev_path) + 8;
         char *tmp = malloc(l);
@@ -192,7 +193,8 @@ gb_status gb_ckpt_save(const char *path, const char *prev_path, const gb_model *
     if ((rc = gb_gguf_write(w, path))) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", gb_last_error());
-        rc = gb_errorf(rc, "checkpoint not saved (the previous %s is intact): %s", path, msg);
+        if (had_previous) rc = gb_errorf(rc, "checkpoint not saved (the previous %s is intact): %s", path, msg);
+        else rc = gb_errorf(rc, "checkpoint not saved: %s", msg);
     }
 done:
     free(names);
@@ -408,7 +410,9 @@ gb_status gb_ckpt_load_tokenizer(const char *path, gb_tokenizer **tok) {
     gb_gguf_str s;
     char dir[4096], file[4200];
     if (gb_gguf_find_key(g, "glassbox.tokenizer.json") < 0) {
-        rc = gb_errorf(GB_ERR_FORMAT, "%s: no tokenizer embedded (glassbox.tokenizer.json); give --tokenizer FILE", path);
+        /* not written by glassbox: the GGUF convention's keys, if present */
+        if (gb_gguf_find_key(g, "tokenizer.ggml.model") >= 0) rc = gb_tokenizer_load_gguf(tok, g);
+        else rc = gb_errorf(GB_ERR_FORMAT, "%s: no tokenizer embedded; give --tokenizer FILE", path);
         goto done;
     }
     if ((rc = gb_gguf_get_str(g, "glassbox.tokenizer.json", &s))) goto done;

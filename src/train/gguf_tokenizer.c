@@ -126,6 +126,8 @@ static gb_status tokenizer_json(const gb_tokenizer *tok, char **json, size_t *le
 }
 
 gb_status gb_gguf_add_tokenizer(gb_gguf_writer *w, const gb_tokenizer *tok) {
+    if (gb_tokenizer_algorithm(tok) != GB_TOKENIZER_BPE)
+        return gb_errorf(GB_ERR_ARG, "only byte-level BPE tokenizers can be embedded in a checkpoint so far");
     gb_status rc = GB_OK;
     int64_t n = gb_tokenizer_vocab_size(tok);
     uint32_t cp[256];
@@ -171,7 +173,7 @@ gb_status gb_gguf_add_tokenizer(gb_gguf_writer *w, const gb_tokenizer *tok) {
     for (int64_t id = 0; id < n; id++) ptrs[id] = (const char *)strs.data + offs[id];
     if ((rc = gb_gguf_add_str(w, "tokenizer.ggml.model", "gpt2")) ||
         (rc = gb_gguf_add_str(w, "tokenizer.ggml.pre",
-                              gb_tokenizer_pattern(tok) == GB_PRETOK_CL100K ? "llama-bpe" : "gpt-2")) ||
+                              gb_tokenizer_pattern(tok) == GB_PRETOK_GPT2 ? "gpt-2" : "llama-bpe")) ||
         (rc = gb_gguf_add_arr_str(w, "tokenizer.ggml.tokens", ptrs, lens, (uint64_t)n)) ||
         (rc = gb_gguf_add_arr(w, "tokenizer.ggml.token_type", GB_GGUF_INT32, types, (uint64_t)n)))
         goto done;

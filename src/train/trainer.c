@@ -151,6 +151,14 @@ static gb_status find_tokenizer(const gb_train_config *c, const gb_loader *train
         }
         gb_free(text);
     }
+    if (*tok && gb_tokenizer_algorithm(*tok) != GB_TOKENIZER_BPE) {
+        if (!quiet)
+            fprintf(stderr, "glassbox train: note: a SentencePiece tokenizer cannot be embedded in the checkpoint "
+                            "yet; give sample --tokenizer FILE\n");
+        gb_tokenizer_free(*tok);
+        *tok = NULL;
+        return GB_OK;
+    }
     if (!*tok && !quiet)
         fprintf(stderr, "glassbox train: note: no tokenizer found for %s; the checkpoint will not embed one "
                         "(give --tokenizer FILE)\n", c->data_dir);

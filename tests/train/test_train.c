@@ -195,7 +195,53 @@ TEST(train_gguf_tokenizer_merges) {
     }
     int64_t eos;
     CHECK(gb_gguf_get_int(g, "tokenizer.ggml.eos_token_id", &eos) == GB_OK && eos == 299);
+    /* what llama.cpp's loader rebuilds from these keys encodes as the original */
+    gb_tokenizer *back = NULL;
+    CHECK_OK(gb_tokenizer_load_gguf(&back, g));
     gb_gguf_close(g);
+    if (back) {
+        const char *text = "1:1 the LORD said unto Moses, and Aaron went out of Egypt.\n<|endoftext|>x";
+        gb_ids a = {0}, b = {0};
+        CHECK_OK(gb_tokenizer_encode(tok, text, strlen(text), 1, &a));
+        CHECK_OK(gb_tokenizer_encode(back, text, strlen(text), 1, &b));
+        CHECK(a.len == b.len && a.len > 0 && !memcmp(a.data, b.data, (size_t)a.len * 4));
+        gb_ids_free(&a), gb_ids_free(&b);
+        gb_tokenizer_free(back);
+    }
+    gb_tokenizer_free(tok);
+}
+
+/* The same on GPT-2's real vocabulary (tiktoken ranks, 50,000 merges to recover). */
+TEST(train_gguf_tokenizer_gpt2_round_trip) {
+    gb_tokenizer *tok = NULL, *back = NULL;
+    REQUIRE(gb_tokenizer_load(&tok, "data/vocab/gpt2/r50k_base.tiktoken") == GB_OK);
+    gb_gguf_writer *w = NULL;
+    REQUIRE(gb_gguf_writer_new(&w) == GB_OK);
+    CHECK_OK(gb_gguf_add_tokenizer(w, tok));
+    const char *path = gb_test_path("%s/gpt2tok.gguf", gb_test_tmpdir());
+    CHECK_OK(gb_gguf_write(w, path));
+    gb_gguf_writer_free(w);
+    gb_gguf *g = NULL;
+    REQUIRE(gb_gguf_open(&g, path) == GB_OK);
+    gb_gguf_arr merges;
+    CHECK_OK(gb_gguf_get_arr(g, "tokenizer.ggml.merges", GB_GGUF_STRING, &merges));
+    CHECK_EQ_INT(merges.n, 50000);
+    CHECK(gb_gguf_str_eq(gb_gguf_arr_str(&merges, 0), "Ġ t")); /* GPT-2's first merge */
+    CHECK_OK(gb_tokenizer_load_gguf(&back, g));
+    gb_gguf_close(g);
+    char *text = NULL;
+    size_t len;
+    REQUIRE(gb_read_file("data/corpora/kjv.txt.gz", 0, &text, &len) == GB_OK);
+    if (back) {
+        size_t n = len < 200000 ? len : 200000;
+        gb_ids a = {0}, b = {0};
+        CHECK_OK(gb_tokenizer_encode(tok, text, n, 0, &a));
+        CHECK_OK(gb_tokenizer_encode(back, text, n, 0, &b));
+        CHECK(a.len == b.len && a.len > 0 && !memcmp(a.data, b.data, (size_t)a.len * 4));
+        gb_ids_free(&a), gb_ids_free(&b);
+    }
+    gb_free(text);
+    gb_tokenizer_free(back);
     gb_tokenizer_free(tok);
 }
 
