@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 sh bench/tokenizer/train.sh
 sh bench/tokenizer/encode.sh
 sh bench/train/run.sh
+sh bench/quant/run.sh

@@ -109,12 +109,29 @@ TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_b
     return (sums[0] + sums[1]) + (sums[2] + sums[3]);
 }
 
+/* Shuffle masks that broadcast int16 lane k of each 128-bit half: k_lo in the low half,
+ * k_hi in the high one. */
+#define SPLAT2(lo, hi) \
+    _mm256_setr_epi8(2 * (lo), 2 * (lo) + 1, 2 * (lo), 2 * (lo) + 1, 2 * (lo), 2 * (lo) + 1, 2 * (lo), \
+                     2 * (lo) + 1, 2 * (lo), 2 * (lo) + 1, 2 * (lo), 2 * (lo) + 1, 2 * (lo), 2 * (lo) + 1, \
+                     2 * (lo), 2 * (lo) + 1, 2 * (hi), 2 * (hi) + 1, 2 * (hi), 2 * (hi) + 1, 2 * (hi), \
+                     2 * (hi) + 1, 2 * (hi), 2 * (hi) + 1, 2 * (hi), 2 * (hi) + 1, 2 * (hi), 2 * (hi) + 1, \
+                     2 * (hi), 2 * (hi) + 1, 2 * (hi), 2 * (hi) + 1)
+
 TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_block_q8_K *restrict x) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i splat[8] = {SPLAT2(0, 0), SPLAT2(1, 1), SPLAT2(2, 2), SPLAT2(3, 3),
+                              SPLAT2(4, 4), SPLAT2(5, 5), SPLAT2(6, 6), SPLAT2(7, 7)};
     float sumf = 0;
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
-        uint8_t sc[8], mn[8];
-        for (int j = 0; j < 8; j++) quant_q4_K_scale_min(j, w[i].scales, &sc[j], &mn[j]);
+        /* the 8 six-bit scales and mins as bytes, unpacked four at a time */
+        uint32_t u[3];
+        memcpy(u, w[i].scales, 12);
+        const uint64_t sc8 = (uint64_t)(u[0] & 0x3f3f3f3fu) |
+                             (uint64_t)((u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u)) << 32;
+        const uint64_t mn8 = (uint64_t)(u[1] & 0x3f3f3f3fu) |
+                             (uint64_t)(((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u)) << 32;
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
         const uint8_t *q = w[i].qs;
         const int8_t *a = x[i].qs;
         __m256i acc = _mm256_setzero_si256();
@@ -123,15 +140,17 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
             __m256i lo = _mm256_and_si256(qb, m4), hi = _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4);
             __m256i p0 = _mm256_maddubs_epi16(lo, load32(a + 64 * j));
             __m256i p1 = _mm256_maddubs_epi16(hi, load32(a + 64 * j + 32));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * j + 1])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sc16, splat[2 * j])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_shuffle_epi8(sc16, splat[2 * j + 1])));
         }
         const int isum = hsum_i32(acc);
-        const int16_t *bs = x[i].bsums;
-        int msum = 0;
-        for (int j = 0; j < 4; j++)
-            msum += mn[2 * j] * (bs[4 * j] + bs[4 * j + 1]) +
-                    mn[2 * j + 1] * (bs[4 * j + 2] + bs[4 * j + 3]);
+        /* Σ_j m_j·(bsums[2j] + bsums[2j+1]) */
+        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)x[i].bsums),
+                                          _mm_loadu_si128((const __m128i *)(x[i].bsums + 8)));
+        __m128i mp = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8)), bs);
+        mp = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0x4e));
+        mp = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0xb1));
+        const int msum = _mm_cvtsi128_si32(mp);
         sumf += (f16(w[i].d) * x[i].d) * (float)isum - (f16(w[i].dmin) * x[i].d) * (float)msum;
     }
     return sumf;
@@ -139,13 +158,19 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
 
 TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_block_q8_K *restrict x) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    const __m256i splat[4] = {SPLAT2(0, 1), SPLAT2(2, 3), SPLAT2(4, 5), SPLAT2(6, 7)};
     float sumf = 0;
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
-        const int8_t *sc = w[i].scales;
-        __m256i acc = _mm256_setzero_si256();
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
+        /* 32·Σ_g sc_g·bsums_g, subtracted lane-wise before the one reduction */
+        __m256i acc = _mm256_slli_epi32(_mm256_madd_epi16(sc16, load32(x[i].bsums)), 5);
+        acc = _mm256_sub_epi32(_mm256_setzero_si256(), acc);
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = w[i].ql + 64 * h, *qh = w[i].qh + 32 * h;
             const int8_t *a = x[i].qs + 128 * h;
+            /* scales 8h..8h+7 in both halves */
+            const __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                  : _mm256_permute2x128_si256(sc16, sc16, 0x00);
             __m256i l0 = load32(ql), l1 = load32(ql + 32), hb = load32(qh);
             __m256i q[4];
             q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
@@ -156,17 +181,12 @@ TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_b
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
-            for (int t = 0; t < 4; t++) {
-                const int g = 8 * h + 2 * t; /* the 32 codes are groups g (low lane), g+1 (high) */
-                __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+            for (int t = 0; t < 4; t++) { /* the 32 codes are groups 8h+2t (low half), +1 (high) */
                 __m256i p = _mm256_maddubs_epi16(q[t], load32(a + 32 * t));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, splat[t])));
             }
         }
-        const int isum = hsum_i32(acc);
-        int bias = 0;
-        for (int g = 0; g < 16; g++) bias += sc[g] * x[i].bsums[g];
-        sumf += (f16(w[i].d) * x[i].d) * (float)(isum - 32 * bias);
+        sumf += (f16(w[i].d) * x[i].d) * (float)hsum_i32(acc);
     }
     return sumf;
 }

@@ -1,0 +1,182 @@
+/* glassbox — decode matvec benchmark: GB/s of weights read by gb_quant_matvec per type, at 1
+ * and 2 threads, against a STREAM-style read bandwidth measured in the same run, and against
+ * ggml's own AVX2 dot products (llama.cpp, from bench/quant's npm package) on the same blocks
+ * and the same row split when that library is there.
+ *
+ *   quant_bench [--threads N] [--reps N] [--mib N]      (bench/quant/run.sh builds and runs it)
+ *
+ * The matrix is 4096 x 4096; enough copies of it are cycled through that the weights read
+ * between two uses of a copy (--mib, default 256 MiB) are far beyond the L3 cache, so every
+ * product streams its weights from memory, as a model's decode step does. */
+#include <dlfcn.h>
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/quant.h"
+#include "glassbox/rng.h"
+#include "glassbox/sys.h"
+
+#define ROWS 4096
+#define COLS 4096
+
+typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy,
+                           size_t by, int nrc);
+
+static volatile float sink;
+
+/* Sum of every float of buf (n floats, a multiple of 32 per thread) read with AVX2 loads. */
+__attribute__((target("avx2"))) static float read_sum(const float *buf, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_load_ps(buf + i));
+        a1 = _mm256_add_ps(a1, _mm256_load_ps(buf + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_load_ps(buf + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_load_ps(buf + i + 24));
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+/* Best read bandwidth (GB/s) of nt threads each summing its half of a buffer of `bytes`. */
+static double stream_read(int nt, size_t bytes, int reps) {
+    int64_t n = (int64_t)(bytes / sizeof(float)) / 1024 * 1024;
+    float *buf = aligned_alloc(64, (size_t)n * sizeof(float));
+    if (!buf) return 0;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; i++) buf[i] = 1.0f; /* first touch by the readers */
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = gb_time_now();
+        float s = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : s)
+        {
+            int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+            int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
+            s += read_sum(buf + i0, i1 - i0);
+        }
+        double dt = gb_time_now() - t0;
+        sink = s;
+        if ((double)n * sizeof(float) / dt / 1e9 > best) best = (double)n * sizeof(float) / dt / 1e9;
+    }
+    free(buf);
+    return best;
+}
+
+/* ggml's dot product for a type (NULL when the library is absent). */
+static vec_dot_fn peer_dot(uint32_t type) {
+    static void *lib;
+    static int tried;
+    if (!tried) {
+        tried = 1;
+        const char *dir = getenv("GB_GGML_DIR");
+        char path[1024];
+        snprintf(path, sizeof path, "%s/libggml-base.so",
+                 dir ? dir : "bench/quant/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
+        if (dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+            snprintf(path, sizeof path, "%s/libggml-cpu-haswell.so",
+                     dir ? dir : "bench/quant/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64");
+            lib = dlopen(path, RTLD_NOW);
+            if (lib) {
+                void (*init)(void) = (void (*)(void))dlsym(lib, "ggml_cpu_init");
+                if (init) init();
+            }
+        }
+    }
+    if (!lib) return NULL;
+    const char *name = type == GB_GGML_Q8_0   ? "ggml_vec_dot_q8_0_q8_0"
+                       : type == GB_GGML_Q4_0 ? "ggml_vec_dot_q4_0_q8_0"
+                       : type == GB_GGML_Q4_K ? "ggml_vec_dot_q4_K_q8_K"
+                       : type == GB_GGML_Q6_K ? "ggml_vec_dot_q6_K_q8_K"
+                                              : NULL;
+    return name ? (vec_dot_fn)dlsym(lib, name) : NULL;
+}
+
+/* ggml's products on our blocks: the activations quantized once, rows split as ours. */
+static void peer_matvec(vec_dot_fn dot, const void *W, size_t wrow, const void *xq, float *out,
+                        int nt) {
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        for (int64_t r = ROWS * ith / nth; r < ROWS * (ith + 1) / nth; r++)
+            dot(COLS, &out[r], 0, (const char *)W + (size_t)r * wrow, 0, xq, 0, 1);
+    }
+}
+
+int main(int argc, char **argv) {
+    int threads[2] = {1, 2}, nthr = 2, reps = 20;
+    size_t mib = 256;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads[0] = atoi(argv[++i]), nthr = 1;
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = (size_t)atol(argv[++i]);
+        else {
+            fprintf(stderr, "usage: quant_bench [--threads N] [--reps N] [--mib N]\n");
+            return 2;
+        }
+    }
+    static const uint32_t types[] = {GB_GGML_F32,  GB_GGML_F16,  GB_GGML_BF16, GB_GGML_Q8_0,
+                                     GB_GGML_Q6_K, GB_GGML_Q4_K, GB_GGML_Q4_0};
+    printf("quant matvec %dx%d, kernels %s, %d reps (best), weights cycled over >= %zu MiB\n",
+           ROWS, COLS, gb_quant_kernel_name(), reps, mib);
+    double bw[2];
+    for (int t = 0; t < nthr; t++) {
+        bw[t] = stream_read(threads[t], mib << 20, 10);
+        printf("STREAM-style read, %d thread%s: %.1f GB/s\n", threads[t], threads[t] > 1 ? "s" : "", bw[t]);
+    }
+    printf("\n%-5s %7s", "type", "MiB");
+    for (int t = 0; t < nthr; t++) printf(" | %dT glassbox  ggml (GB/s, %% of read)", threads[t]);
+    printf("\n");
+    float *wf = malloc((size_t)ROWS * COLS * sizeof *wf), *x = malloc(COLS * sizeof *x);
+    float *out = malloc(ROWS * sizeof *out);
+    gb_rng r;
+    gb_rng_seed(&r, 1);
+    for (int64_t i = 0; i < (int64_t)ROWS * COLS; i++) wf[i] = gb_rng_normal(&r) * 0.02f;
+    for (int i = 0; i < COLS; i++) x[i] = gb_rng_normal(&r);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        uint32_t type = types[ti];
+        size_t wrow = gb_quant_row_size(type, COLS), wbytes = wrow * ROWS;
+        int copies = (int)(((mib << 20) + wbytes - 1) / wbytes);
+        if (copies < 2) copies = 2;
+        char *W = aligned_alloc(64, (wbytes * (size_t)copies + 63) / 64 * 64);
+        if (!W) {
+            fprintf(stderr, "no memory\n");
+            return 1;
+        }
+        for (int64_t i = 0; i < ROWS; i++) gb_quant_quantize_row(type, W + (size_t)i * wrow, wf + i * COLS, COLS);
+        for (int c = 1; c < copies; c++) memcpy(W + (size_t)c * wbytes, W, wbytes);
+        printf("%-5s %7.1f", gb_ggml_type_name(type), wbytes / 1048576.0);
+        vec_dot_fn peer = peer_dot(type);
+        uint32_t vt = gb_quant_vec_dot_type(type);
+        void *xq = malloc(gb_quant_row_size(vt, COLS) + 64);
+        gb_quant_quantize_act(vt, xq, x, COLS);
+        for (int t = 0; t < nthr; t++) {
+            gb_threads_set(threads[t]);
+            double best[2] = {0, 0};
+            for (int rep = 0; rep < reps; rep++) { /* alternated, so load from others hits both */
+                for (int side = 0; side < (peer ? 2 : 1); side++) {
+                    double t0 = gb_time_now();
+                    for (int c = 0; c < copies; c++) {
+                        const char *Wc = W + (size_t)c * wbytes;
+                        if (side == 0) gb_quant_matvec(type, Wc, x, out, ROWS, COLS);
+                        else peer_matvec(peer, Wc, wrow, xq, out, threads[t]);
+                    }
+                    double gbs = (double)wbytes * copies / (gb_time_now() - t0) / 1e9;
+                    if (gbs > best[side]) best[side] = gbs;
+                }
+            }
+            sink = out[0];
+            printf(" | %5.1f (%3.0f%%)", best[0], 100 * best[0] / bw[t]);
+            if (peer) printf(" %5.1f (%3.0f%%)", best[1], 100 * best[1] / bw[t]);
+            else printf(" %12s", "-");
+            printf("%13s", "");
+        }
+        printf("\n");
+        free(W), free(xq);
+    }
+    free(wf), free(x), free(out);
+    return 0;
+}
