@@ -22,6 +22,10 @@
 #include "core/quant_internal.h"
 #include "glassbox/sys.h"
 
+#ifdef QUANT_X86
+#include <cpuid.h>
+#endif
+
 #define MAXF(a, b) ((a) > (b) ? (a) : (b)) /* ggml's MAX: keeps its NaN behaviour */
 #define MINI(a, b) ((a) < (b) ? (a) : (b))
 #define MAXI(a, b) ((a) > (b) ? (a) : (b))
@@ -570,14 +574,21 @@ static const quant_kernels kernels_scalar = {
 
 static const quant_kernels *active;
 
+#ifdef QUANT_X86
+/* CPUID.1:ECX bit 29 (clang's __builtin_cpu_supports does not know "f16c"). */
+static int has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
+
 static int cpu_runs(gb_quant_isa isa) {
     switch (isa) {
     case GB_QUANT_SCALAR: return 1;
 #ifdef QUANT_X86
     case GB_QUANT_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 #endif
     default: return 0;
     }
@@ -729,7 +740,7 @@ static inline float dot_with(const quant_kernels *k, uint32_t type, const void *
     case GB_GGML_F16: return k->dot_f16(n, w, x);
     case GB_GGML_BF16: return k->dot_bf16(n, w, x);
     case GB_GGML_F32: return k->dot_f32(n, w, x);
-    default: GB_ASSERT(0 && "unsupported type"); return 0;
+    default: gb_assert_fail("gb_quant_supported(type)", __FILE__, __LINE__);
     }
 }
 

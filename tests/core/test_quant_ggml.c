@@ -39,8 +39,8 @@ static void *sym(const char *name) {
         snprintf(path, sizeof path, "%s/libggml-base.so", dir);
         base_lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
         snprintf(path, sizeof path, "%s/libggml-cpu-haswell.so", dir);
-        if (base_lib && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-            __builtin_cpu_supports("f16c"))
+        /* ggml's "haswell" build: AVX2, FMA, F16C (which every AVX2 CPU has) */
+        if (base_lib && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
             cpu_lib = dlopen(path, RTLD_NOW);
         if (cpu_lib) {
             void (*init)(void) = (void (*)(void))dlsym(cpu_lib, "ggml_cpu_init");
