@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "glassbox/sha256.h"
@@ -179,7 +180,8 @@ gb_status gb_ckpt_save(const char *path, const char *prev_path, const gb_model *
             if (rc) goto done;
         }
     }
-    int had_previous = access(path, F_OK) == 0;
+    struct stat st_prev;
+    int had_previous = stat(path, &st_prev) == 0;
     if (prev_path && had_previous) {
         /* keep the last good checkpoint under prev_path until the new one is in place */
         size_t l = strlen(prev_path) + 8;
