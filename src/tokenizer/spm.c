@@ -274,7 +274,7 @@ gb_status gb_spm_encode(const gb_tokenizer *t, const uint8_t *text, size_t len, 
     size_t blen = len + 2 * n_space + (s->add_space_prefix ? ESC_LEN : 0);
     gb_status rc = GB_OK;
     spm_state st = {.s = s};
-    uint8_t *buf = gb_alloc(2 * blen), *esc = buf + blen; /* esc[i]: an escaped space starts at i */
+    uint8_t *buf = gb_alloc(2 * blen), *esc = NULL; /* esc[i]: an escaped space starts at buf[i] */
     uint32_t *sym = gb_alloc(5 * blen * sizeof *sym);
     st.hcap = blen + 16;
     st.heap = NULL;
@@ -283,6 +283,7 @@ gb_status gb_spm_encode(const gb_tokenizer *t, const uint8_t *text, size_t len, 
         goto done;
     }
     /* 1. escape */
+    esc = buf + blen;
     size_t w = 0;
     memset(esc, 0, blen);
     if (s->add_space_prefix) memcpy(buf, ESC, ESC_LEN), esc[0] = 1, w = ESC_LEN;
