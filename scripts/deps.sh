@@ -14,10 +14,13 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
 fi
-# The tokenizer oracle (OpenAI's tiktoken and JS ports, pinned in tests/ref/gpt2): optional,
-# the live test skips without it; never fails the script (e.g. offline).
-ORACLE="$(dirname "$0")/../tests/ref/gpt2"
-if command -v npm >/dev/null 2>&1 && [ ! -d "$ORACLE/node_modules" ]; then
-    npm ci --silent --prefix "$ORACLE" >/dev/null 2>&1 ||
-        echo "deps: npm ci in tests/ref/gpt2 failed (offline?); the live tokenizer oracle test will skip" >&2
-fi
+# The oracles that tests re-check against when present, pinned by package-lock.json files:
+# OpenAI's tiktoken and its JS ports (tests/ref/gpt2) and a prebuilt llama.cpp/ggml
+# (bench/quant). Optional: those tests skip without them; never fails the script (offline).
+for dir in tests/ref/gpt2 bench/quant; do
+    d="$(dirname "$0")/../$dir"
+    if command -v npm >/dev/null 2>&1 && [ ! -d "$d/node_modules" ]; then
+        npm ci --silent --prefix "$d" >/dev/null 2>&1 ||
+            echo "deps: npm ci in $dir failed (offline?); the tests that use it will skip" >&2
+    fi
+done
