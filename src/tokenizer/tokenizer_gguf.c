@@ -111,6 +111,7 @@ static gb_status read_types(const gb_gguf *g, uint32_t n, uint8_t *types) {
 static const char *const gpt2_pres[] = {"gpt-2", "default", "phi-2", "jina-es", "jina-de", "jina-v1-en",
                                         "jina-v2-es", "jina-v2-de", "gigachat", "mellum"};
 static const char *const llama3_pres[] = {"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"};
+static const char *const llama3_merges_pres[] = {"dbrx", "smaug-bpe"}; /* Llama 3's pattern, merges only */
 
 static int in_list(gb_gguf_str s, const char *const *list, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -155,10 +156,12 @@ static gb_status load_bpe(gb_tokenizer **out, const gb_gguf *g, const gb_gguf_ar
         gb_gguf_str pre;
         if ((rc = gb_gguf_get_str(g, K_PRE, &pre)) != GB_OK) return rc;
         if (in_list(pre, llama3_pres, sizeof llama3_pres / sizeof *llama3_pres)) llama3 = 1;
+        else if (in_list(pre, llama3_merges_pres, sizeof llama3_merges_pres / sizeof *llama3_merges_pres))
+            pattern = GB_PRETOK_LLAMA3;
         else if (!in_list(pre, gpt2_pres, sizeof gpt2_pres / sizeof *gpt2_pres))
             return gb_errorf(GB_ERR_FORMAT,
-                             "%s: pre-tokenizer \"%s\" (%s) is not one glassbox has; it runs \"gpt-2\" and "
-                             "\"llama-bpe\" and their aliases",
+                             "%s: pre-tokenizer \"%s\" (%s) is not one glassbox has; it runs \"gpt-2\", "
+                             "\"llama-bpe\", \"smaug-bpe\" and their aliases",
                              path, show(pre, sbuf), K_PRE);
         if (llama3) pattern = GB_PRETOK_LLAMA3;
     }

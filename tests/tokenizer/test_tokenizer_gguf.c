@@ -554,6 +554,13 @@ TEST(tokenizer_gguf_handmade_ok) {
     CHECK_EQ_INT(gb_tokenizer_add_bos(t), 1);
     CHECK(gb_tokenizer_save(t, gb_test_path("%s/l3.json", gb_test_tmpdir())) == GB_ERR_ARG);
     gb_tokenizer_free(t);
+    s.pre = "smaug-bpe"; /* Llama 3's pattern without whole words */
+    t = spec_load(&s, "ok-smaug.gguf");
+    REQUIRE(t);
+    CHECK_EQ_INT(encode_ids(t, "abc", 0, ids, 16), 2);
+    CHECK_EQ_INT(gb_tokenizer_pattern(t), GB_PRETOK_LLAMA3);
+    CHECK_EQ_INT(gb_tokenizer_add_bos(t), 0);
+    gb_tokenizer_free(t);
     s.pre = NULL; /* no pre-tokenizer key: GPT-2's */
     t = spec_load(&s, "ok-nopre.gguf");
     REQUIRE(t);
