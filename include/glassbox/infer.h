@@ -1,0 +1,104 @@
+/* glassbox — inference: running a GGUF model token by token.
+ *
+ * gb_llm is a loaded model ready to generate: weights mapped from a GGUF file in their
+ * stored types (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K), the tokenizer from the file's
+ * metadata, and a KV cache of n_ctx positions. Prefill evaluates many tokens at once
+ * (matrix-matrix); decode one token (matrix-vector). Architectures: gpt2 and llama
+ * (the GGUF conventions' tensor names and metadata keys).
+ *
+ * gb_sampler turns logits into the next token (temperature, top-k, top-p, min-p,
+ * repetition / frequency / presence penalties, seed) and reports log-probabilities.
+ * gb_generate runs the loop: prompt → tokens, streaming text through a callback,
+ * stopping at EOS, a stop string or max tokens. */
+#ifndef GLASSBOX_INFER_H
+#define GLASSBOX_INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glassbox/error.h"
+#include "glassbox/tokenizer.h"
+
+/* ---- the model (src/infer/llm.c) ---- */
+
+typedef struct gb_llm gb_llm;
+
+/* Loads `path` (GGUF v3). n_ctx 0 uses the model's context length; a larger value than
+ * the model's is GB_ERR_ARG. Unknown architecture or tensor type: GB_ERR_FORMAT naming it. */
+gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx);
+void gb_llm_free(gb_llm *m); /* NULL is a no-op */
+
+const gb_tokenizer *gb_llm_tokenizer(const gb_llm *m);
+int64_t gb_llm_n_ctx(const gb_llm *m);
+int64_t gb_llm_n_vocab(const gb_llm *m);
+const char *gb_llm_arch(const gb_llm *m);   /* "gpt2", "llama" */
+int64_t gb_llm_bos(const gb_llm *m);        /* -1 if none; add it before a prompt when gb_llm_add_bos */
+int64_t gb_llm_eos(const gb_llm *m);        /* -1 if none */
+int gb_llm_add_bos(const gb_llm *m);
+
+/* Evaluates tokens[0..n) at positions pos .. pos+n-1, writing their keys/values into the
+ * cache (positions >= pos are overwritten, so rewinding is just a smaller pos).
+ * logits: n_vocab floats for the last token, or n·n_vocab (row per token) when
+ * all_logits. pos + n > n_ctx is GB_ERR_ARG ("prompt longer than the context"). */
+gb_status gb_llm_eval(gb_llm *m, const uint32_t *tokens, int64_t n, int64_t pos, float *logits,
+                      int all_logits);
+
+/* ---- sampling (src/infer/sampler.c) ---- */
+
+typedef struct gb_sampler_params {
+    float temperature;       /* 0: greedy (argmax, deterministic) */
+    int top_k;               /* 0: off */
+    float top_p;             /* 1: off */
+    float min_p;             /* 0: off; keep tokens with p >= min_p * p_max */
+    float repeat_penalty;    /* 1: off; llama.cpp's: logit/penalty if > 0 else logit*penalty */
+    int repeat_last_n;       /* window for the three penalties (64 by default) */
+    float frequency_penalty; /* 0: off; OpenAI's: logit -= count * f */
+    float presence_penalty;  /* 0: off; logit -= (count > 0) * p */
+    uint64_t seed;
+} gb_sampler_params;
+
+void gb_sampler_params_default(gb_sampler_params *p);
+
+typedef struct gb_token_logprob {
+    uint32_t id;
+    float logprob; /* natural log of the probability after penalties and temperature */
+} gb_token_logprob;
+
+typedef struct gb_sampler gb_sampler;
+gb_status gb_sampler_new(gb_sampler **out, const gb_sampler_params *p, int64_t n_vocab);
+void gb_sampler_free(gb_sampler *s);
+/* Picks the next token from logits (n_vocab floats; not modified). If chosen is non-NULL
+ * it receives the chosen token's logprob; if n_top > 0, top[0..n_top) the most likely
+ * tokens, best first. */
+uint32_t gb_sampler_sample(gb_sampler *s, const float *logits, gb_token_logprob *chosen,
+                           gb_token_logprob *top, int n_top);
+/* Records a token of the context (prompt or generated) for the penalties. */
+void gb_sampler_accept(gb_sampler *s, uint32_t token);
+
+/* ---- the generation loop (src/infer/generate.c) ---- */
+
+typedef struct gb_generate_params {
+    int64_t max_tokens;       /* <= 0: until EOS or the context is full */
+    const char *const *stop;  /* stop strings (not included in the output); may be NULL */
+    int n_stop;
+    int n_logprobs;           /* top alternatives reported per token (0..20) */
+} gb_generate_params;
+
+/* Called for each piece of generated text as soon as it is complete UTF-8 (text may be
+ * empty when a token ends mid-character). Return non-zero to stop. */
+typedef int (*gb_generate_cb)(void *user, const char *text, size_t len, const gb_token_logprob *chosen,
+                              const gb_token_logprob *top, int n_top);
+
+typedef struct gb_generate_stats {
+    int64_t n_prompt, n_generated;
+    double prompt_seconds, gen_seconds;
+    const char *finish_reason; /* "stop" (EOS or stop string), "length", "callback" */
+} gb_generate_stats;
+
+/* Continues from the tokens already in the cache (n_past) with prompt[0..n_prompt):
+ * evaluates the prompt, then samples until done. On return *n_past is the new cache fill,
+ * so a chat can continue turn after turn. */
+gb_status gb_generate(gb_llm *m, gb_sampler *s, const uint32_t *prompt, int64_t n_prompt, int64_t *n_past,
+                      const gb_generate_params *p, gb_generate_cb cb, void *user, gb_generate_stats *stats);
+
+#endif
