@@ -26,7 +26,8 @@ static const char *const encode_help =
     "32-bit integers.\n\n"
     "Options:\n"
     "  -t, --tokenizer FILE  a glassbox tokenizer (.json), GPT-2's encoder.json/vocab.json\n"
-    "                        (merges.txt or vocab.bpe beside it) or a tiktoken rank file\n"
+    "                        (merges.txt or vocab.bpe beside it), a tiktoken rank file,\n"
+    "                        or a GGUF model or vocabulary (tokenizer.ggml.* keys)\n"
     "  -b, --binary          write ids as little-endian u32\n"
     "      --no-special      encode special-token strings (e.g. <|endoftext|>) as plain text\n"
     "  -h, --help            show this help\n";
@@ -37,7 +38,8 @@ static const char *const decode_help =
     "little-endian 32-bit integers) and writes the bytes they stand for on stdout.\n\n"
     "Options:\n"
     "  -t, --tokenizer FILE  a glassbox tokenizer (.json), GPT-2's encoder.json/vocab.json\n"
-    "                        (merges.txt or vocab.bpe beside it) or a tiktoken rank file\n"
+    "                        (merges.txt or vocab.bpe beside it), a tiktoken rank file,\n"
+    "                        or a GGUF model or vocabulary (tokenizer.ggml.* keys)\n"
     "  -b, --binary          read ids as little-endian u32\n"
     "  -h, --help            show this help\n";
 
@@ -195,7 +197,7 @@ static int cmd_decode(int argc, char **argv) {
     } else if ((rc = parse_ids_text(in.data, in.len, &ids)) != GB_OK) {
         goto done;
     }
-    if ((rc = gb_tokenizer_decode(t, ids.data, ids.len, &out)) != GB_OK) {
+    if ((rc = gb_tokenizer_decode_text(t, ids.data, ids.len, 1, &out)) != GB_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", gb_last_error());
         rc = gb_errorf(rc, "stdin: %s of %s", msg, tok_path);
