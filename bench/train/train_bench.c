@@ -133,18 +133,31 @@ static int train(const char *preset, int B, int T, int steps, int warmup, int vo
     if (!tok || !dt) return die("out of memory");
     if (load_tokens(tok, N + 1, tokens, c.vocab_size, seed)) return 1;
     float first = NAN, last = NAN;
+    /* best time of each phase over the timed steps: zero_grad, forward, backward, clip, AdamW */
+    double phase_best[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
     for (int s = 0; s < warmup + steps; s++) {
-        double t0 = gb_time_now();
-        if (gb_model_zero_grad(m) || gb_model_forward(m, tok, tok + 1, B, T) ||
-            gb_model_backward(m, 1.0f))
-            return die("step");
+        double t[6];
+        t[0] = gb_time_now();
+        if (gb_model_zero_grad(m)) return die("zero_grad");
+        t[1] = gb_time_now();
+        if (gb_model_forward(m, tok, tok + 1, B, T)) return die("forward");
+        t[2] = gb_time_now();
+        if (gb_model_backward(m, 1.0f)) return die("backward");
+        t[3] = gb_time_now();
         gb_model_clip_grad_norm(m, 1.0f);
+        t[4] = gb_time_now();
         gb_adamw_step(&opt, m, 3e-4f);
-        double t = gb_time_now() - t0;
+        t[5] = gb_time_now();
         if (s == 0) first = m->loss;
         last = m->loss;
-        if (s >= warmup) dt[s - warmup] = t;
-        fprintf(stderr, "glassbox %s step %d: %.3f s, loss %.4f\n", preset, s, t, (double)m->loss);
+        if (s >= warmup) {
+            dt[s - warmup] = t[5] - t[0];
+            for (int k = 0; k < 5; k++)
+                if (t[k + 1] - t[k] < phase_best[k]) phase_best[k] = t[k + 1] - t[k];
+        }
+        fprintf(stderr, "glassbox %s step %d: %.3f s (zero %.3f fwd %.3f bwd %.3f clip %.3f adamw %.3f), loss %.4f\n",
+                preset, s, t[5] - t[0], t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4],
+                (double)m->loss);
     }
     double total = 0;
     for (int s = 0; s < steps; s++) total += dt[s];
@@ -157,6 +170,8 @@ static int train(const char *preset, int B, int T, int steps, int warmup, int vo
     printf("tok_s_median=%.2f\n", (double)N / dt[steps / 2]);
     printf("tok_s_mean=%.2f\n", (double)N * steps / total);
     printf("peak_rss_mib=%.1f\n", ru.ru_maxrss / 1024.0);
+    printf("best_s_zero_fwd_bwd_clip_adamw=%.3f,%.3f,%.3f,%.3f,%.3f\n", phase_best[0], phase_best[1],
+           phase_best[2], phase_best[3], phase_best[4]);
     printf("loss_first=%.4f\nloss_last=%.4f\n", (double)first, (double)last);
     free(tok), free(dt);
     gb_adamw_free(&opt);

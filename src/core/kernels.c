@@ -140,6 +140,12 @@ void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *rest
 #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < ncb; cb++) {
         int c0 = cb * NORM_CBLOCK, c1 = c0 + NORM_CBLOCK < C ? c0 + NORM_CBLOCK : C;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_layernorm_dw_avx2(dw, db, dout, in, mean, rstd, N, C, c0, c1 - c0);
+            continue;
+        }
+#endif
         for (int64_t n = 0; n < N; n++) {
             const float *x = in + n * C, *dy = dout + n * C;
             for (int c = c0; c < c1; c++) {
@@ -555,13 +561,25 @@ void gb_scale(float *x, float s, int64_t n) {
 void gb_adamw_update(float *restrict p, const float *restrict g, float *restrict m,
                      float *restrict v, int64_t n, const gb_adamw_scalars *s) {
     gb_adamw_scalars k = *s;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        float pi = p[i] * k.decay_mul;
-        float mi = m[i] * k.beta1 + k.one_minus_beta1 * g[i];
-        float vi = v[i] * k.beta2 + k.one_minus_beta2 * (g[i] * g[i]);
-        float denom = sqrtf(vi) / k.bc2_sqrt + k.eps;
-        p[i] = pi - k.step_size * (mi / denom);
-        m[i] = mi, v[i] = vi;
+    int64_t nch = (n + EW_CHUNK - 1) / EW_CHUNK;
+    int vec = simd();
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * EW_CHUNK, i1 = n - i0 < EW_CHUNK ? n : i0 + EW_CHUNK;
+#ifdef GB_KERNELS_X86
+        if (vec) {
+            gb_adamw_update_avx2(p + i0, g + i0, m + i0, v + i0, i1 - i0, &k);
+            continue;
+        }
+#endif
+        (void)vec;
+        for (int64_t i = i0; i < i1; i++) {
+            float pi = p[i] * k.decay_mul;
+            float mi = m[i] * k.beta1 + k.one_minus_beta1 * g[i];
+            float vi = v[i] * k.beta2 + k.one_minus_beta2 * (g[i] * g[i]);
+            float denom = sqrtf(vi) / k.bc2_sqrt + k.eps;
+            p[i] = pi - k.step_size * (mi / denom);
+            m[i] = mi, v[i] = vi;
+        }
     }
 }

@@ -21,6 +21,17 @@ TGT static inline __m256i tail_mask(int64_t rem) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* p[0..rem) (rem may be <= 0 or >= 8); unmasked when the vector is full: AMD's masked
+ * stores are slow */
+TGT static inline __m256 ldm(const float *p, int64_t rem) {
+    return rem >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tail_mask(rem));
+}
+
+TGT static inline void stm(float *p, int64_t rem, __m256 v) {
+    if (rem >= 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, tail_mask(rem), v);
+}
+
 TGT static inline __m256 exp256(__m256 x) {
     const __m256 lo = _mm256_set1_ps(-87.3f), hi = _mm256_set1_ps(88.0f);
     __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
@@ -92,10 +103,9 @@ TGT static inline __m256 gelu_th(__m256 x) {
 TGT void gb_gelu_forward_avx2(float *restrict out, const float *restrict in, int64_t n) {
     const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = tail_mask(n - i);
-        __m256 x = _mm256_maskload_ps(in + i, mk);
+        __m256 x = ldm(in + i, n - i);
         __m256 y = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, gelu_th(x)));
-        _mm256_maskstore_ps(out + i, mk, y);
+        stm(out + i, n - i, y);
     }
 }
 
@@ -104,24 +114,22 @@ TGT void gb_gelu_backward_avx2(float *restrict dinp, const float *restrict in,
     const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     const __m256 k = _mm256_set1_ps(GELU_K), c3 = _mm256_set1_ps(3.0f * GELU_C);
     for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = tail_mask(n - i);
-        __m256 x = _mm256_maskload_ps(in + i, mk), dy = _mm256_maskload_ps(dout + i, mk);
+        __m256 x = ldm(in + i, n - i), dy = ldm(dout + i, n - i);
         __m256 th = gelu_th(x), xx = _mm256_mul_ps(x, x);
         /* 0.5 (1 + th) + 0.5 x (1 - th²) K (1 + 3c x²) */
         __m256 sech2 = _mm256_fnmadd_ps(th, th, one);
         __m256 inner = _mm256_mul_ps(k, _mm256_fmadd_ps(c3, xx, one));
         __m256 g = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, x), sech2), inner,
                                    _mm256_mul_ps(half, _mm256_add_ps(one, th)));
-        _mm256_maskstore_ps(dinp + i, mk, _mm256_mul_ps(g, dy));
+        stm(dinp + i, n - i, _mm256_mul_ps(g, dy));
     }
 }
 
 TGT void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g,
                                 const float *restrict u, int64_t n) {
     for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = tail_mask(n - i);
-        __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_maskload_ps(u + i, mk);
-        _mm256_maskstore_ps(out + i, mk, _mm256_mul_ps(_mm256_mul_ps(gv, sigmoid256(gv)), uv));
+        __m256 gv = ldm(g + i, n - i), uv = ldm(u + i, n - i);
+        stm(out + i, n - i, _mm256_mul_ps(_mm256_mul_ps(gv, sigmoid256(gv)), uv));
     }
 }
 
@@ -129,13 +137,34 @@ TGT void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const f
                                  const float *restrict u, const float *restrict dout, int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = tail_mask(n - i);
-        __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_maskload_ps(u + i, mk);
-        __m256 dy = _mm256_maskload_ps(dout + i, mk), sig = sigmoid256(gv);
+        __m256 gv = ldm(g + i, n - i), uv = ldm(u + i, n - i);
+        __m256 dy = ldm(dout + i, n - i), sig = sigmoid256(gv);
         /* dg = dy u sig (1 + g (1 - sig)); du = dy g sig */
         __m256 t = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sig), one);
-        _mm256_maskstore_ps(dg + i, mk, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dy, uv), sig), t));
-        _mm256_maskstore_ps(du + i, mk, _mm256_mul_ps(_mm256_mul_ps(dy, gv), sig));
+        stm(dg + i, n - i, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dy, uv), sig), t));
+        stm(du + i, n - i, _mm256_mul_ps(_mm256_mul_ps(dy, gv), sig));
+    }
+}
+
+/* ---- optimizer ------------------------------------------------------------------------- */
+
+TGT void gb_adamw_update_avx2(float *restrict p, const float *restrict g, float *restrict m,
+                              float *restrict v, int64_t n, const gb_adamw_scalars *s) {
+    const __m256 dm = _mm256_set1_ps(s->decay_mul), b1 = _mm256_set1_ps(s->beta1);
+    const __m256 ob1 = _mm256_set1_ps(s->one_minus_beta1), b2 = _mm256_set1_ps(s->beta2);
+    const __m256 ob2 = _mm256_set1_ps(s->one_minus_beta2), eps = _mm256_set1_ps(s->eps);
+    const __m256 step = _mm256_set1_ps(s->step_size), bc2 = _mm256_set1_ps(s->bc2_sqrt);
+    for (int64_t i = 0; i < n; i += 8) {
+        int64_t rem = n - i;
+        __m256 gi = ldm(g + i, rem);
+        __m256 pi = _mm256_mul_ps(ldm(p + i, rem), dm);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(ldm(m + i, rem), b1), _mm256_mul_ps(ob1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(ldm(v + i, rem), b2),
+                                  _mm256_mul_ps(ob2, _mm256_mul_ps(gi, gi)));
+        __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
+        stm(p + i, rem, _mm256_sub_ps(pi, _mm256_mul_ps(step, _mm256_div_ps(mi, denom))));
+        stm(m + i, rem, mi);
+        stm(v + i, rem, vi);
     }
 }
 
@@ -186,13 +215,13 @@ TGT void gb_softmax_scaled_avx2(float *x, float lse, float scale, int V) {
 TGT void gb_layernorm_row_avx2(float *restrict y, float *mean, float *rstd, const float *restrict x,
                                const float *restrict w, const float *restrict b, int C, float eps) {
     __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-    for (int c = 0; c < C; c += 8) add_pd8(&a0, &a1, _mm256_maskload_ps(x + c, tail_mask(C - c)));
+    for (int c = 0; c < C; c += 8) add_pd8(&a0, &a1, ldm(x + c, C - c));
     double mu = hsum_pd(_mm256_add_pd(a0, a1)) / C;
     /* variance about the double mean, as the scalar kernel: (x - mu) in double */
     __m256d vm = _mm256_set1_pd(mu), v0 = _mm256_setzero_pd(), v1 = v0;
     for (int c = 0; c < C; c += 8) {
         __m256i mk = tail_mask(C - c);
-        __m256 xv = _mm256_maskload_ps(x + c, mk);
+        __m256 xv = ldm(x + c, C - c);
         __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), vm);
         __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), vm);
         /* masked lanes read 0: (0 - mu)² must not count */
@@ -205,11 +234,10 @@ TGT void gb_layernorm_row_avx2(float *restrict y, float *mean, float *rstd, cons
     float m = (float)mu, r = (float)(1.0 / sqrt(var + eps));
     __m256 mv = _mm256_set1_ps(m), rv = _mm256_set1_ps(r);
     for (int c = 0; c < C; c += 8) {
-        __m256i mk = tail_mask(C - c);
-        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
-        __m256 t = _mm256_mul_ps(xh, _mm256_maskload_ps(w + c, mk));
-        if (b) t = _mm256_add_ps(t, _mm256_maskload_ps(b + c, mk));
-        _mm256_maskstore_ps(y + c, mk, t);
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ldm(x + c, C - c), mv), rv);
+        __m256 t = _mm256_mul_ps(xh, ldm(w + c, C - c));
+        if (b) t = _mm256_add_ps(t, ldm(b + c, C - c));
+        stm(y + c, C - c, t);
     }
     *mean = m, *rstd = r;
 }
@@ -220,21 +248,37 @@ TGT void gb_layernorm_row_backward_avx2(float *restrict dx, const float *restric
     __m256 mv = _mm256_set1_ps(mean), rv = _mm256_set1_ps(rstd);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0, t0 = s0, t1 = s0;
     for (int c = 0; c < C; c += 8) {
-        __m256i mk = tail_mask(C - c);
-        __m256 dn = _mm256_mul_ps(_mm256_maskload_ps(w + c, mk), _mm256_maskload_ps(dy + c, mk));
-        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
+        __m256 dn = _mm256_mul_ps(ldm(w + c, C - c), ldm(dy + c, C - c));
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ldm(x + c, C - c), mv), rv);
         add_pd8(&s0, &s1, dn);
         add_pd8(&t0, &t1, _mm256_mul_ps(dn, xh));
     }
     __m256 a = _mm256_set1_ps((float)(hsum_pd(_mm256_add_pd(s0, s1)) / C));
     __m256 bb = _mm256_set1_ps((float)(hsum_pd(_mm256_add_pd(t0, t1)) / C));
     for (int c = 0; c < C; c += 8) {
-        __m256i mk = tail_mask(C - c);
-        __m256 dn = _mm256_mul_ps(_mm256_maskload_ps(w + c, mk), _mm256_maskload_ps(dy + c, mk));
-        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + c, mk), mv), rv);
+        __m256 dn = _mm256_mul_ps(ldm(w + c, C - c), ldm(dy + c, C - c));
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ldm(x + c, C - c), mv), rv);
         __m256 g = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(dn, a), _mm256_mul_ps(xh, bb)), rv);
-        _mm256_maskstore_ps(dx + c, mk, _mm256_add_ps(_mm256_maskload_ps(dx + c, mk), g));
+        stm(dx + c, C - c, _mm256_add_ps(ldm(dx + c, C - c), g));
     }
+}
+
+TGT void gb_layernorm_dw_avx2(float *restrict dw, float *restrict db, const float *restrict dout,
+                              const float *restrict in, const float *restrict mean,
+                              const float *restrict rstd, int64_t N, int C, int c0, int nc) {
+    __m256 w0 = ldm(dw + c0, nc), w1 = ldm(dw + c0 + 8, nc - 8);
+    __m256 b0 = db ? ldm(db + c0, nc) : _mm256_setzero_ps(), b1 = db ? ldm(db + c0 + 8, nc - 8) : b0;
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = in + n * C + c0, *dy = dout + n * C + c0;
+        __m256 m = _mm256_set1_ps(mean[n]), r = _mm256_set1_ps(rstd[n]);
+        __m256 d0 = ldm(dy, nc), d1 = ldm(dy + 8, nc - 8);
+        __m256 x0 = _mm256_mul_ps(_mm256_sub_ps(ldm(x, nc), m), r);
+        __m256 x1 = _mm256_mul_ps(_mm256_sub_ps(ldm(x + 8, nc - 8), m), r);
+        w0 = _mm256_add_ps(w0, _mm256_mul_ps(d0, x0)), w1 = _mm256_add_ps(w1, _mm256_mul_ps(d1, x1));
+        b0 = _mm256_add_ps(b0, d0), b1 = _mm256_add_ps(b1, d1);
+    }
+    stm(dw + c0, nc, w0), stm(dw + c0 + 8, nc - 8, w1);
+    if (db) stm(db + c0, nc, b0), stm(db + c0 + 8, nc - 8, b1);
 }
 
 /* ---- attention ------------------------------------------------------------------------- */
@@ -295,11 +339,10 @@ TGT static void weighted_rows(float *restrict y, const float *restrict w, const 
                               int n, int HS, float scale) {
     const __m256 sc = _mm256_set1_ps(scale);
     for (int d = 0; d < HS; d += 32) {
-        __m256i m0 = tail_mask(HS - d), m1 = tail_mask(HS - d - 8), m2 = tail_mask(HS - d - 16),
-                m3 = tail_mask(HS - d - 24);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         const float *xp = x + d;
-        if (HS - d >= 32) {
+        int rem = HS - d;
+        if (rem >= 32) {
             for (int j = 0; j < n; j++, xp += ld) {
                 __m256 wj = _mm256_broadcast_ss(w + j);
                 a0 = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp), a0);
@@ -310,16 +353,16 @@ TGT static void weighted_rows(float *restrict y, const float *restrict w, const 
         } else {
             for (int j = 0; j < n; j++, xp += ld) {
                 __m256 wj = _mm256_broadcast_ss(w + j);
-                a0 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp, m0), a0);
-                a1 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 8, m1), a1);
-                a2 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 16, m2), a2);
-                a3 = _mm256_fmadd_ps(wj, _mm256_maskload_ps(xp + 24, m3), a3);
+                a0 = _mm256_fmadd_ps(wj, ldm(xp, rem), a0);
+                a1 = _mm256_fmadd_ps(wj, ldm(xp + 8, rem - 8), a1);
+                a2 = _mm256_fmadd_ps(wj, ldm(xp + 16, rem - 16), a2);
+                a3 = _mm256_fmadd_ps(wj, ldm(xp + 24, rem - 24), a3);
             }
         }
-        _mm256_maskstore_ps(y + d, m0, _mm256_mul_ps(a0, sc));
-        _mm256_maskstore_ps(y + d + 8, m1, _mm256_mul_ps(a1, sc));
-        _mm256_maskstore_ps(y + d + 16, m2, _mm256_mul_ps(a2, sc));
-        _mm256_maskstore_ps(y + d + 24, m3, _mm256_mul_ps(a3, sc));
+        stm(y + d, rem, _mm256_mul_ps(a0, sc));
+        stm(y + d + 8, rem - 8, _mm256_mul_ps(a1, sc));
+        stm(y + d + 16, rem - 16, _mm256_mul_ps(a2, sc));
+        stm(y + d + 24, rem - 24, _mm256_mul_ps(a3, sc));
     }
 }
 
@@ -327,31 +370,37 @@ TGT static void weighted_rows(float *restrict y, const float *restrict w, const 
 TGT static void accumulate_rows(float *restrict y, const float *restrict w, int64_t TP, const float *x,
                                 int64_t ld, int n, int HS) {
     for (int d = 0; d < HS; d += 32) {
-        __m256i m0 = tail_mask(HS - d), m1 = tail_mask(HS - d - 8), m2 = tail_mask(HS - d - 16),
-                m3 = tail_mask(HS - d - 24);
-        __m256 a0 = _mm256_maskload_ps(y + d, m0), a1 = _mm256_maskload_ps(y + d + 8, m1);
-        __m256 a2 = _mm256_maskload_ps(y + d + 16, m2), a3 = _mm256_maskload_ps(y + d + 24, m3);
+        int rem = HS - d;
+        __m256 a0 = ldm(y + d, rem), a1 = ldm(y + d + 8, rem - 8);
+        __m256 a2 = ldm(y + d + 16, rem - 16), a3 = ldm(y + d + 24, rem - 24);
         const float *xp = x + d;
-        for (int r = 0; r < n; r++, xp += ld) {
-            __m256 wr = _mm256_broadcast_ss(w + (int64_t)r * TP);
-            a0 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp, m0), a0);
-            a1 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 8, m1), a1);
-            a2 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 16, m2), a2);
-            a3 = _mm256_fmadd_ps(wr, _mm256_maskload_ps(xp + 24, m3), a3);
+        if (rem >= 32) {
+            for (int r = 0; r < n; r++, xp += ld) {
+                __m256 wr = _mm256_broadcast_ss(w + (int64_t)r * TP);
+                a0 = _mm256_fmadd_ps(wr, _mm256_loadu_ps(xp), a0);
+                a1 = _mm256_fmadd_ps(wr, _mm256_loadu_ps(xp + 8), a1);
+                a2 = _mm256_fmadd_ps(wr, _mm256_loadu_ps(xp + 16), a2);
+                a3 = _mm256_fmadd_ps(wr, _mm256_loadu_ps(xp + 24), a3);
+            }
+        } else {
+            for (int r = 0; r < n; r++, xp += ld) {
+                __m256 wr = _mm256_broadcast_ss(w + (int64_t)r * TP);
+                a0 = _mm256_fmadd_ps(wr, ldm(xp, rem), a0);
+                a1 = _mm256_fmadd_ps(wr, ldm(xp + 8, rem - 8), a1);
+                a2 = _mm256_fmadd_ps(wr, ldm(xp + 16, rem - 16), a2);
+                a3 = _mm256_fmadd_ps(wr, ldm(xp + 24, rem - 24), a3);
+            }
         }
-        _mm256_maskstore_ps(y + d, m0, a0);
-        _mm256_maskstore_ps(y + d + 8, m1, a1);
-        _mm256_maskstore_ps(y + d + 16, m2, a2);
-        _mm256_maskstore_ps(y + d + 24, m3, a3);
+        stm(y + d, rem, a0);
+        stm(y + d + 8, rem - 8, a1);
+        stm(y + d + 16, rem - 16, a2);
+        stm(y + d + 24, rem - 24, a3);
     }
 }
 
 TGT static float dot_hs(const float *a, const float *b, int HS) {
     __m256 acc = _mm256_setzero_ps();
-    for (int d = 0; d < HS; d += 8) {
-        __m256i mk = tail_mask(HS - d);
-        acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, mk), _mm256_maskload_ps(b + d, mk), acc);
-    }
+    for (int d = 0; d < HS; d += 8) acc = _mm256_fmadd_ps(ldm(a + d, HS - d), ldm(b + d, HS - d), acc);
     return hsum(acc);
 }
 

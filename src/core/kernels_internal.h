@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kernels.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #define GB_KERNELS_X86 1
 
@@ -27,6 +29,11 @@ void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g, const 
 void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const float *restrict g,
                              const float *restrict u, const float *restrict dout, int64_t n);
 
+/* AdamW on n elements; the same operations in the same order as the scalar loop (no FMA
+ * contraction), so the bits match it exactly */
+void gb_adamw_update_avx2(float *restrict p, const float *restrict g, float *restrict m,
+                          float *restrict v, int64_t n, const gb_adamw_scalars *s);
+
 /* log Σ_i exp(x_i), x (V), the sum in double */
 float gb_logsumexp_avx2(const float *restrict x, int V);
 /* x (V) = exp(x - lse) · scale */
@@ -39,6 +46,12 @@ void gb_layernorm_row_avx2(float *restrict y, float *mean, float *rstd, const fl
 void gb_layernorm_row_backward_avx2(float *restrict dx, const float *restrict dy,
                                     const float *restrict x, const float *restrict w, float mean,
                                     float rstd, int C);
+
+/* dw[c0..c0+nc) += Σ_n dout·(x - mean)·rstd, db likewise += Σ_n dout (db may be NULL),
+ * nc <= 16, rows n = 0..N-1 in order, mul then add as the scalar loop: identical bits */
+void gb_layernorm_dw_avx2(float *restrict dw, float *restrict db, const float *restrict dout,
+                          const float *restrict in, const float *restrict mean,
+                          const float *restrict rstd, int64_t N, int C, int c0, int nc);
 
 /* Attention of one (batch, head): q, k, v point at the head's first row inside qkv (row
  * stride ld), out at its first output row (row stride ldo); lse (T). ws: attention_ws

@@ -223,3 +223,27 @@ TEST(model_kernels_simd_threads_bit_identical) {
     for (int i = 0; i < 4; i++) free(ref[i]), free(got[i]);
     free(qkv), free(dout), free(x), free(lg), free(tg);
 }
+
+/* AdamW's AVX2 body does the scalar loop's operations in its order: identical bits. */
+TEST(model_kernels_adamw_simd_equals_scalar) {
+    if (!need_simd()) return;
+    static const int64_t sizes[] = {1, 7, 8, 13, 16391};
+    gb_adamw_scalars s = {.decay_mul = 1.0f - 3e-4f * 0.1f, .beta1 = 0.9f, .one_minus_beta1 = 0.1f,
+                          .beta2 = 0.95f, .one_minus_beta2 = 0.05f, .eps = 1e-8f,
+                          .step_size = 3e-3f, .bc2_sqrt = 0.2236068f};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        int64_t n = sizes[k];
+        float *g = rand_buf(n, 1e-2f, 1 + k), *p0 = rand_buf(n, 0.1f, 2 + k);
+        float *m0 = rand_buf(n, 1e-3f, 3 + k), *v0 = rand_buf(n, 1e-3f, 4 + k);
+        for (int64_t i = 0; i < n; i++) v0[i] = v0[i] * v0[i];
+        if (n > 2) g[1] = 0.0f, v0[1] = 0.0f; /* sqrt(0) + eps */
+        float *p1 = copy_buf(p0, n), *m1 = copy_buf(m0, n), *v1 = copy_buf(v0, n);
+        gb_kernels_use_simd(0), gb_adamw_update(p0, g, m0, v0, n, &s);
+        gb_kernels_use_simd(1), gb_adamw_update(p1, g, m1, v1, n, &s);
+        CHECK(!memcmp(p0, p1, (size_t)n * sizeof(float)));
+        CHECK(!memcmp(m0, m1, (size_t)n * sizeof(float)));
+        CHECK(!memcmp(v0, v1, (size_t)n * sizeof(float)));
+        free(g), free(p0), free(m0), free(v0), free(p1), free(m1), free(v1);
+    }
+    gb_kernels_use_simd(1);
+}
