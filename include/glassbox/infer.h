@@ -43,6 +43,24 @@ int gb_llm_add_bos(const gb_llm *m);
 gb_status gb_llm_eval(gb_llm *m, const uint32_t *tokens, int64_t n, int64_t pos, float *logits,
                       int all_logits);
 
+/* Sizes of a loaded model, for benchmarks and `glassbox info`. */
+typedef struct gb_llm_info {
+    int n_layer, n_head, n_kv_head, d_model, d_ff;
+    int64_t n_params;                /* elements of every tensor the model uses */
+    uint64_t file_bytes;
+    uint64_t weight_bytes_per_token; /* tensor bytes one decoded token reads (embedding tables
+                                        count one row, i.e. nothing, unless tied to the output) */
+    uint64_t kv_bytes_per_pos;       /* KV cache bytes per cached position (fp32 K and V) */
+} gb_llm_info;
+void gb_llm_get_info(const gb_llm *m, gb_llm_info *out);
+
+/* Writes `in` (GGUF) to `out` with every 2-D weight matrix in `type` (F16, BF16, Q8_0, Q4_0,
+ * Q4_K, Q6_K, or F32); 1-D tensors (norms, biases) stay F32, as llama.cpp does. Matrices
+ * whose rows are not a multiple of the type's block size keep F32 (named on stderr when
+ * verbose). Metadata is copied (general.file_type updated); atomic write
+ * (src/infer/llm_quantize.c). */
+gb_status gb_llm_quantize(const char *in, const char *out, uint32_t type, int verbose);
+
 /* ---- sampling (src/infer/sampler.c) ---- */
 
 typedef struct gb_sampler_params {
@@ -72,6 +90,11 @@ void gb_sampler_free(gb_sampler *s);
  * tokens, best first. */
 uint32_t gb_sampler_sample(gb_sampler *s, const float *logits, gb_token_logprob *chosen,
                            gb_token_logprob *top, int n_top);
+/* The tokens gb_sampler_sample could draw from these logits with the current penalties and
+ * filters, best first (ties: lower id), with their probabilities renormalised to sum to 1;
+ * returns how many (1 when greedy). ids and probs hold n_vocab entries. Draws nothing: the
+ * RNG is untouched. For tests and for showing the model's choices (inspect). */
+int64_t gb_sampler_candidates(gb_sampler *s, const float *logits, uint32_t *ids, float *probs);
 /* Records a token of the context (prompt or generated) for the penalties. */
 void gb_sampler_accept(gb_sampler *s, uint32_t token);
 
