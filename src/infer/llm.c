@@ -1,0 +1,559 @@
+/* glassbox — the inference engine: a GGUF model mapped from disk, a KV cache, and the
+ * forward pass for a batch of tokens (prefill) or one token (decode).
+ *
+ * Load: the file is mapped (gb_gguf_open); hyper-parameters come from `general.architecture`
+ * and the `<arch>.*` keys of the GGUF conventions; matrices stay in the mapping in their
+ * stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K) and are multiplied in place; 1-D
+ * tensors (norms, biases) that are not F32 are converted once. `output.weight` absent means
+ * the output projection is token_embd (tied). Fused `attn_qkv` (gpt2) and separate
+ * `attn_q/k/v` (llama) are both accepted for either architecture.
+ *
+ * Eval, per block (x is the residual stream, rows = tokens of the batch):
+ *   xb = norm(x); q,k,v = xb·Wᵀ (+b); rope(q, k) (llama); cache[pos..] = k, v
+ *   att = softmax(q·Kᵀ/√HS, causal over the cache) · V;  x += att·Woᵀ (+b)
+ *   xb = norm(x); x += down(gelu(up xb))  or  down(silu(gate xb) · up xb)
+ * then logits = norm(x)·Woutᵀ. Decode (one row) multiplies through gb_quant_matvec; a
+ * batch of rows through gb_gemm_forward (F32) or, for the other types, through gb_sgemm on
+ * panels of weight rows dequantized into a scratch buffer (each weight byte is read once per
+ * batch, and the fp32 GEMM runs near its peak). Attention splits (token, head) pairs over
+ * threads by fixed ranges; every output element is summed by one thread in a fixed order, so
+ * the bits do not depend on thread timing. Every buffer is sized at load: eval allocates
+ * nothing. */
+#include <math.h>
+#include <stdarg.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "core/kernels.h"
+#include "core/quant.h"
+#include "glassbox/gguf.h"
+#include "glassbox/infer.h"
+#include "glassbox/mem.h"
+#include "glassbox/sys.h"
+#include "infer/llm_internal.h"
+
+#define N_BATCH 512           /* rows per pass of eval; longer inputs run in chunks */
+#define DEQ_MIN_ROWS 8        /* batches this large dequantize weight panels for sgemm */
+#define DEQ_PANEL_FLOATS (1 << 20) /* 4 MiB panel of dequantized weight rows */
+#define MAX_OWNED 8192
+
+/* ---------------------------------------------------------------- loading */
+
+static gb_status fmt_err(const gb_llm *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static gb_status fmt_err(const gb_llm *m, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return gb_errorf(GB_ERR_FORMAT, "%s: %s", gb_gguf_path(m->g), msg);
+}
+
+static const char *type_name(uint32_t t) {
+    const char *n = gb_ggml_type_name(t);
+    return n ? n : "unknown";
+}
+
+/* A 2-D weight (rows, cols) = ne (cols, rows). Missing and !required: out->data = NULL. */
+static gb_status get_mat(gb_llm *m, gb_llm_mat *out, const char *name, int64_t rows, int64_t cols,
+                         int required) {
+    memset(out, 0, sizeof *out);
+    const gb_gguf_tensor *t = gb_gguf_find_tensor(m->g, name);
+    if (!t) return required ? fmt_err(m, "tensor %s is missing", name) : GB_OK;
+    if (!gb_quant_supported(t->type))
+        return fmt_err(m, "tensor %s has type %s, which glassbox cannot run (supported: F32, F16, "
+                          "BF16, Q8_0, Q4_0, Q4_K, Q6_K)", name, type_name(t->type));
+    if (t->n_dims != 2 || t->ne[0] != cols || t->ne[1] != rows) {
+        char want[96];
+        snprintf(want, sizeof want, "[%lld, %lld]", (long long)cols, (long long)rows);
+        return fmt_err(m, "tensor %s should have shape %s", name, want);
+    }
+    out->data = t->data;
+    out->type = t->type;
+    out->rows = rows;
+    out->cols = cols;
+    out->row_bytes = gb_quant_row_size(t->type, cols);
+    m->weight_bytes += t->nbytes;
+    m->n_params += t->n_elements;
+    return GB_OK;
+}
+
+/* A 1-D tensor of n floats; converted to F32 (owned) when stored in another type. */
+static gb_status get_vec(gb_llm *m, const float **out, const char *name, int64_t n, int required) {
+    *out = NULL;
+    const gb_gguf_tensor *t = gb_gguf_find_tensor(m->g, name);
+    if (!t) return required ? fmt_err(m, "tensor %s is missing", name) : GB_OK;
+    if (!gb_quant_supported(t->type))
+        return fmt_err(m, "tensor %s has type %s, which glassbox cannot run", name, type_name(t->type));
+    if (t->n_elements != n || t->ne[0] != n) {
+        char want[48];
+        snprintf(want, sizeof want, "[%lld]", (long long)n);
+        return fmt_err(m, "tensor %s should have shape %s", name, want);
+    }
+    m->weight_bytes += t->nbytes;
+    m->n_params += t->n_elements;
+    if (t->type == GB_GGML_F32) {
+        *out = t->data;
+        return GB_OK;
+    }
+    if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
+    float *p = gb_alloc((size_t)n * sizeof(float));
+    if (!p) return gb_errorf(GB_ERR_NOMEM, "out of memory converting %s", name);
+    m->owned[m->n_owned++] = p;
+    gb_status rc = gb_quant_dequantize_row(t->type, p, t->data, n);
+    if (rc) return rc;
+    *out = p;
+    return GB_OK;
+}
+
+static gb_status blk_mat(gb_llm *m, gb_llm_mat *out, int l, const char *what, int64_t rows, int64_t cols,
+                         int required) {
+    char name[64];
+    snprintf(name, sizeof name, "blk.%d.%s", l, what);
+    return get_mat(m, out, name, rows, cols, required);
+}
+static gb_status blk_vec(gb_llm *m, const float **out, int l, const char *what, int64_t n, int required) {
+    char name[64];
+    snprintf(name, sizeof name, "blk.%d.%s", l, what);
+    return get_vec(m, out, name, n, required);
+}
+
+/* `<arch>.key` as an integer in [lo, hi]; def < lo means required. */
+static gb_status hp_int(gb_llm *m, const char *key, int64_t lo, int64_t hi, int64_t def, int64_t *out) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", m->arch, key);
+    if (gb_gguf_find_key(m->g, full) < 0) {
+        if (def < lo) return fmt_err(m, "metadata key %s is missing%s", full, "");
+        *out = def;
+        return GB_OK;
+    }
+    gb_status rc = gb_gguf_get_int(m->g, full, out);
+    if (rc) return rc;
+    if (*out < lo || *out > hi) return fmt_err(m, "metadata %s is out of range%s", full, "");
+    return GB_OK;
+}
+
+static gb_status hp_float(gb_llm *m, const char *key, double def, float *out) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", m->arch, key);
+    double v = def;
+    if (gb_gguf_find_key(m->g, full) >= 0) {
+        gb_status rc = gb_gguf_get_float(m->g, full, &v);
+        if (rc) return rc;
+    }
+    if (!isfinite(v) || v <= 0 || v > 1e30) return fmt_err(m, "metadata %s is out of range%s", full, "");
+    *out = (float)v;
+    return GB_OK;
+}
+
+static gb_status read_hparams(gb_llm *m) {
+    gb_gguf_str a;
+    gb_status rc = gb_gguf_get_str(m->g, "general.architecture", &a);
+    if (rc) return rc;
+    if (gb_gguf_str_eq(a, "llama")) m->is_llama = 1;
+    else if (!gb_gguf_str_eq(a, "gpt2")) {
+        char got[40];
+        snprintf(got, sizeof got, "%.*s", (int)(a.len < 32 ? a.len : 32), a.ptr);
+        return fmt_err(m, "unknown architecture '%s' (glassbox runs: gpt2, llama)%s", got, "");
+    }
+    snprintf(m->arch, sizeof m->arch, "%s", m->is_llama ? "llama" : "gpt2");
+    int64_t v;
+    if ((rc = hp_int(m, "block_count", 1, 4096, -1, &v))) return rc;
+    m->n_layer = (int)v;
+    if ((rc = hp_int(m, "embedding_length", 1, 1 << 18, -1, &v))) return rc;
+    m->C = (int)v;
+    if ((rc = hp_int(m, "feed_forward_length", 1, 1 << 20, -1, &v))) return rc;
+    m->F = (int)v;
+    if ((rc = hp_int(m, "attention.head_count", 1, 4096, -1, &v))) return rc;
+    m->NH = (int)v;
+    if ((rc = hp_int(m, "attention.head_count_kv", 1, 4096, m->NH, &v))) return rc;
+    m->NKV = (int)v;
+    if ((rc = hp_int(m, "context_length", 1, 1 << 22, -1, &m->n_ctx_train))) return rc;
+    if (m->C % m->NH) return fmt_err(m, "head_count does not divide embedding_length");
+    if (m->NH % m->NKV) return fmt_err(m, "head_count_kv does not divide head_count");
+    m->HS = m->C / m->NH;
+    m->KVC = m->NKV * m->HS;
+    m->norm_rms = m->is_llama;
+    m->rope = m->is_llama;
+    m->swiglu = m->is_llama;
+    if (m->is_llama) {
+        if ((rc = hp_float(m, "attention.layer_norm_rms_epsilon", 1e-5, &m->eps))) return rc;
+        if ((rc = hp_float(m, "rope.freq_base", 10000.0, &m->rope_theta))) return rc;
+        if ((rc = hp_int(m, "rope.dimension_count", 2, m->HS, m->HS, &v))) return rc;
+        if (v % 2) return fmt_err(m, "rope.dimension_count is odd");
+        m->rope_dim = (int)v;
+        /* RoPE scaling (linear, YaRN) is not applied yet: refuse rather than run it wrong */
+        char key[128];
+        snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch);
+        gb_gguf_str st;
+        if (gb_gguf_find_key(m->g, key) >= 0 && !gb_gguf_get_str(m->g, key, &st) && !gb_gguf_str_eq(st, "none"))
+            return fmt_err(m, "%s: RoPE scaling is not supported yet%s", key, "");
+    } else {
+        if ((rc = hp_float(m, "attention.layer_norm_epsilon", 1e-5, &m->eps))) return rc;
+    }
+    return GB_OK;
+}
+
+static gb_status map_tensors(gb_llm *m) {
+    gb_status rc;
+    const gb_gguf_tensor *te = gb_gguf_find_tensor(m->g, "token_embd.weight");
+    if (!te) return fmt_err(m, "tensor %s is missing", "token_embd.weight");
+    if (te->n_dims != 2 || te->ne[0] != m->C || te->ne[1] < 1 || te->ne[1] > (1 << 24))
+        return fmt_err(m, "tensor %s should have shape [embedding_length, n_vocab]%s", "token_embd.weight", "");
+    m->V = (int)te->ne[1];
+    const int64_t C = m->C, F = m->F, KVC = m->KVC, V = m->V;
+    if ((rc = get_mat(m, &m->token_embd, "token_embd.weight", V, C, 1))) return rc;
+    if (!m->rope && (rc = get_mat(m, &m->position_embd, "position_embd.weight", m->n_ctx_train, C, 1))) return rc;
+    if ((rc = get_vec(m, &m->out_norm_w, "output_norm.weight", C, 1)) ||
+        (rc = get_vec(m, &m->out_norm_b, "output_norm.bias", C, 0)) ||
+        (rc = get_mat(m, &m->output, "output.weight", V, C, 0)))
+        return rc;
+    if (!m->output.data) {
+        m->output = m->token_embd;
+        m->tied = 1;
+    }
+    for (int l = 0; l < m->n_layer; l++) {
+        gb_llm_layer *L = &m->layers[l];
+        if ((rc = blk_vec(m, &L->attn_norm_w, l, "attn_norm.weight", C, 1)) ||
+            (rc = blk_vec(m, &L->attn_norm_b, l, "attn_norm.bias", C, 0)) ||
+            (rc = blk_mat(m, &L->qkv, l, "attn_qkv.weight", C + 2 * KVC, C, 0)))
+            return rc;
+        if (L->qkv.data) {
+            if ((rc = blk_vec(m, &L->qkv_b, l, "attn_qkv.bias", C + 2 * KVC, 0))) return rc;
+        } else if ((rc = blk_mat(m, &L->q, l, "attn_q.weight", C, C, 1)) ||
+                   (rc = blk_mat(m, &L->k, l, "attn_k.weight", KVC, C, 1)) ||
+                   (rc = blk_mat(m, &L->v, l, "attn_v.weight", KVC, C, 1)) ||
+                   (rc = blk_vec(m, &L->q_b, l, "attn_q.bias", C, 0)) ||
+                   (rc = blk_vec(m, &L->k_b, l, "attn_k.bias", KVC, 0)) ||
+                   (rc = blk_vec(m, &L->v_b, l, "attn_v.bias", KVC, 0)))
+            return rc;
+        if ((rc = blk_mat(m, &L->attn_out, l, "attn_output.weight", C, C, 1)) ||
+            (rc = blk_vec(m, &L->attn_out_b, l, "attn_output.bias", C, 0)) ||
+            (rc = blk_vec(m, &L->ffn_norm_w, l, "ffn_norm.weight", C, 1)) ||
+            (rc = blk_vec(m, &L->ffn_norm_b, l, "ffn_norm.bias", C, 0)) ||
+            (rc = blk_mat(m, &L->up, l, "ffn_up.weight", F, C, 1)) ||
+            (rc = blk_vec(m, &L->up_b, l, "ffn_up.bias", F, 0)) ||
+            (rc = blk_mat(m, &L->down, l, "ffn_down.weight", C, F, 1)) ||
+            (rc = blk_vec(m, &L->down_b, l, "ffn_down.bias", C, 0)))
+            return rc;
+        if (m->swiglu && ((rc = blk_mat(m, &L->gate, l, "ffn_gate.weight", F, C, 1)) ||
+                          (rc = blk_vec(m, &L->gate_b, l, "ffn_gate.bias", F, 0))))
+            return rc;
+    }
+    return GB_OK;
+}
+
+static float *alloc_f(gb_llm *m, size_t n, gb_status *rc) {
+    if (*rc) return NULL;
+    size_t bytes;
+    float *p = gb_mul_ok(n ? n : 1, sizeof(float), &bytes) ? gb_alloc(bytes) : NULL;
+    if (!p) {
+        *rc = gb_errorf(GB_ERR_NOMEM, "%s: not enough memory for the KV cache and buffers (%zu floats)",
+                        gb_gguf_path(m->g), n);
+        return NULL;
+    }
+    return p;
+}
+
+static gb_status alloc_state(gb_llm *m) {
+    gb_status rc = GB_OK;
+    const size_t B = (size_t)m->n_batch, C = (size_t)m->C, F = (size_t)m->F, KVC = (size_t)m->KVC;
+    size_t qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
+    size_t kv = (size_t)m->n_layer * (size_t)m->n_ctx * KVC;
+    m->k_cache = alloc_f(m, kv, &rc);
+    m->v_cache = alloc_f(m, kv, &rc);
+    m->x = alloc_f(m, B * C, &rc);
+    m->xb = alloc_f(m, B * C, &rc);
+    m->q = alloc_f(m, B * C, &rc);
+    m->k = alloc_f(m, B * KVC, &rc);
+    m->v = alloc_f(m, B * KVC, &rc);
+    m->att = alloc_f(m, B * C, &rc);
+    m->hb = alloc_f(m, B * hb, &rc);
+    m->hb2 = alloc_f(m, B * F, &rc);
+    m->stat = alloc_f(m, 2 * B, &rc);
+    m->n_score_threads = omp_get_max_threads();
+    if (m->n_score_threads < gb_cores()) m->n_score_threads = gb_cores();
+    if (m->n_score_threads < 1) m->n_score_threads = 1;
+    m->scores = alloc_f(m, (size_t)m->n_score_threads * (size_t)m->n_ctx, &rc);
+    m->deq = alloc_f(m, DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16, &rc);
+    m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
+    if (m->rope) {
+        size_t half = (size_t)m->rope_dim / 2;
+        m->rope_cos = alloc_f(m, (size_t)m->n_ctx * half, &rc);
+        m->rope_sin = alloc_f(m, (size_t)m->n_ctx * half, &rc);
+        if (rc) return rc;
+        /* in double, as the training model's tables */
+        for (int64_t t = 0; t < m->n_ctx; t++)
+            for (size_t i = 0; i < half; i++) {
+                double freq = pow((double)m->rope_theta, -2.0 * (double)i / m->rope_dim);
+                m->rope_cos[(size_t)t * half + i] = (float)cos((double)t * freq);
+                m->rope_sin[(size_t)t * half + i] = (float)sin((double)t * freq);
+            }
+    }
+    if (!rc) memset(m->k_cache, 0, kv * sizeof(float)), memset(m->v_cache, 0, kv * sizeof(float));
+    return rc;
+}
+
+gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx) {
+    *out = NULL;
+    gb_status rc;
+    gb_llm *m = calloc(1, sizeof *m);
+    if (!m) return gb_errorf(GB_ERR_NOMEM, "out of memory");
+    m->owned = calloc(MAX_OWNED, sizeof *m->owned);
+    if (!m->owned) {
+        free(m);
+        return gb_errorf(GB_ERR_NOMEM, "out of memory");
+    }
+    if ((rc = gb_gguf_open(&m->g, path))) goto done;
+    if ((rc = read_hparams(m))) goto done;
+    if (!(m->layers = calloc((size_t)m->n_layer, sizeof *m->layers))) {
+        rc = gb_errorf(GB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = map_tensors(m))) goto done;
+    if (n_ctx < 0 || n_ctx > m->n_ctx_train) {
+        rc = gb_errorf(GB_ERR_ARG, "%s: a context of %lld is longer than the model's %lld", path,
+                       (long long)n_ctx, (long long)m->n_ctx_train);
+        goto done;
+    }
+    m->n_ctx = n_ctx ? n_ctx : m->n_ctx_train;
+    m->n_batch = m->n_ctx < N_BATCH ? m->n_ctx : N_BATCH;
+    if (gb_gguf_find_key(m->g, "tokenizer.ggml.model") >= 0) {
+        if ((rc = gb_tokenizer_load_gguf(&m->tok, m->g))) goto done;
+        if (gb_tokenizer_vocab_size(m->tok) > m->V) {
+            rc = gb_errorf(GB_ERR_FORMAT, "%s: the tokenizer's %lld tokens do not fit the model's vocabulary of %d",
+                           path, (long long)gb_tokenizer_vocab_size(m->tok), m->V);
+            goto done;
+        }
+    }
+    rc = alloc_state(m);
+done:
+    if (rc) gb_llm_free(m);
+    else *out = m;
+    return rc;
+}
+
+void gb_llm_free(gb_llm *m) {
+    if (!m) return;
+    for (int i = 0; i < m->n_owned; i++) gb_free(m->owned[i]);
+    free(m->owned);
+    gb_free(m->k_cache), gb_free(m->v_cache), gb_free(m->x), gb_free(m->xb), gb_free(m->q);
+    gb_free(m->k), gb_free(m->v), gb_free(m->att), gb_free(m->hb), gb_free(m->hb2);
+    gb_free(m->stat), gb_free(m->scores), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
+    free(m->layers);
+    gb_tokenizer_free(m->tok);
+    gb_gguf_close(m->g);
+    free(m);
+}
+
+const gb_tokenizer *gb_llm_tokenizer(const gb_llm *m) { return m->tok; }
+int64_t gb_llm_n_ctx(const gb_llm *m) { return m->n_ctx; }
+int64_t gb_llm_n_vocab(const gb_llm *m) { return m->V; }
+const char *gb_llm_arch(const gb_llm *m) { return m->arch; }
+int64_t gb_llm_bos(const gb_llm *m) { return m->tok ? gb_tokenizer_bos_id(m->tok) : -1; }
+int64_t gb_llm_eos(const gb_llm *m) { return m->tok ? gb_tokenizer_eos_id(m->tok) : -1; }
+int gb_llm_add_bos(const gb_llm *m) { return m->tok && gb_tokenizer_add_bos(m->tok) && gb_llm_bos(m) >= 0; }
+
+void gb_llm_get_info(const gb_llm *m, gb_llm_info *out) {
+    memset(out, 0, sizeof *out);
+    out->n_layer = m->n_layer;
+    out->n_head = m->NH;
+    out->n_kv_head = m->NKV;
+    out->d_model = m->C;
+    out->d_ff = m->F;
+    out->n_params = m->n_params;
+    out->file_bytes = gb_gguf_file_size(m->g);
+    /* per decoded token: every tensor but the embedding tables (one row each) */
+    uint64_t emb = m->token_embd.row_bytes * (uint64_t)m->V;
+    uint64_t pos = m->position_embd.data ? m->position_embd.row_bytes * (uint64_t)m->n_ctx_train : 0;
+    out->weight_bytes_per_token = m->weight_bytes - emb - pos + (m->tied ? emb : 0);
+    out->kv_bytes_per_pos = 2 * (uint64_t)m->n_layer * (uint64_t)m->KVC * sizeof(float);
+}
+
+/* ---------------------------------------------------------------- eval */
+
+static int n_threads(void) {
+    int nt = gb_threads_get();
+    return nt < 1 ? 1 : nt;
+}
+
+/* out (M, w.rows) = in (M, w.cols) · Wᵀ + b */
+static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat *w, const float *b, int64_t M) {
+    const int64_t N = w->rows, K = w->cols;
+    if (w->type == GB_GGML_F32 && M > 1) {
+        gb_gemm_forward(out, in, w->data, b, M, K, N);
+        return GB_OK;
+    }
+    if (M < DEQ_MIN_ROWS) {
+        gb_status rc = gb_quant_matmul(w->type, w->data, in, out, M, N, K);
+        if (rc) return rc;
+    } else {
+        /* panels of weight rows dequantized once, multiplied by every activation row */
+        int64_t pr = (int64_t)(m->deq_floats / (size_t)K);
+        pr = pr >= 16 ? pr / 16 * 16 : pr;
+        if (pr > N) pr = N;
+        const int nt = n_threads();
+        for (int64_t r0 = 0; r0 < N; r0 += pr) {
+            const int64_t r1 = r0 + pr < N ? r0 + pr : N;
+            const char *src = (const char *)w->data;
+            float *deq = m->deq;
+            const uint32_t type = w->type;
+            const size_t rb = w->row_bytes;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+            for (int64_t r = r0; r < r1; r++)
+                gb_quant_dequantize_row(type, deq + (r - r0) * K, src + (size_t)r * rb, K);
+            gb_sgemm(0, 1, M, r1 - r0, K, 1.0f, in, K, deq, K, 0.0f, out + r0, N);
+        }
+    }
+    if (b)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) out[i * N + j] += b[j];
+    return GB_OK;
+}
+
+static void norm(const gb_llm *m, float *out, const float *in, const float *w, const float *b, int64_t M) {
+    if (m->norm_rms) gb_rmsnorm_forward(out, m->stat, in, w, M, m->C, m->eps);
+    else gb_layernorm_forward(out, m->stat, m->stat + m->n_batch, in, w, b, M, m->C, m->eps);
+}
+
+/* Rotates pairs (2i, 2i+1), i < rope_dim/2, of each of nh heads of size HS in row x. */
+static void rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
+    const int half = m->rope_dim / 2;
+    const float *c = m->rope_cos + p * half, *s = m->rope_sin + p * half;
+    for (int h = 0; h < nh; h++) {
+        float *v = x + (size_t)h * m->HS;
+        for (int i = 0; i < half; i++) {
+            float a = v[2 * i], b = v[2 * i + 1];
+            v[2 * i] = a * c[i] - b * s[i];
+            v[2 * i + 1] = a * s[i] + b * c[i];
+        }
+    }
+}
+
+/* att (M, C): causal attention of the M query rows at positions pos.. over layer l's cache. */
+static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
+    const int NH = m->NH, HS = m->HS, KVC = m->KVC, rep = m->NH / m->NKV;
+    const float scale = 1.0f / sqrtf((float)HS);
+    const float *kc = m->k_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
+    const float *vc = m->v_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
+    int nt = n_threads();
+    if (nt > m->n_score_threads) nt = m->n_score_threads;
+    const int64_t n_tasks = M * NH;
+    if ((double)n_tasks * (double)(pos + M) * HS < 32768.0) nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        float *sc = m->scores + (size_t)ith * (size_t)m->n_ctx;
+        for (int64_t task = n_tasks * ith / nth; task < n_tasks * (ith + 1) / nth; task++) {
+            const int64_t i = task / NH;
+            const int h = (int)(task % NH), g = h / rep;
+            const int64_t n = pos + i + 1; /* keys 0 .. pos+i */
+            const float *q = m->q + (size_t)i * (size_t)m->C + (size_t)h * HS;
+            float mx = -INFINITY;
+            for (int64_t j = 0; j < n; j++) {
+                float d = gb_quant_vec_dot(GB_GGML_F32, kc + (size_t)j * KVC + (size_t)g * HS, q, HS) * scale;
+                sc[j] = d;
+                if (d > mx) mx = d;
+            }
+            float sum = 0;
+            for (int64_t j = 0; j < n; j++) sum += (sc[j] = expf(sc[j] - mx));
+            const float inv = 1.0f / sum;
+            float *o = m->att + (size_t)i * (size_t)m->C + (size_t)h * HS;
+            memset(o, 0, (size_t)HS * sizeof(float));
+            for (int64_t j = 0; j < n; j++) {
+                const float p = sc[j] * inv;
+                const float *v = vc + (size_t)j * KVC + (size_t)g * HS;
+                for (int d = 0; d < HS; d++) o[d] += p * v[d];
+            }
+        }
+    }
+}
+
+static void embed_row(gb_llm *m, float *x, uint32_t tok, int64_t p) {
+    gb_quant_dequantize_row(m->token_embd.type, x, (const char *)m->token_embd.data + (size_t)tok * m->token_embd.row_bytes,
+                            m->C);
+    if (m->position_embd.data) {
+        float *tmp = m->att; /* free until the first block */
+        gb_quant_dequantize_row(m->position_embd.type, tmp,
+                                (const char *)m->position_embd.data + (size_t)p * m->position_embd.row_bytes, m->C);
+        for (int c = 0; c < m->C; c++) x[c] += tmp[c];
+    }
+}
+
+/* One pass over M <= n_batch tokens at positions pos..; logits of the rows [first, M). */
+static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_t pos, float *logits,
+                            int64_t first) {
+    const int64_t C = m->C, KVC = m->KVC, F = m->F;
+    gb_status rc = GB_OK;
+    for (int64_t i = 0; i < M; i++) embed_row(m, m->x + i * C, tokens[i], pos + i);
+    for (int l = 0; l < m->n_layer; l++) {
+        const gb_llm_layer *L = &m->layers[l];
+        norm(m, m->xb, m->x, L->attn_norm_w, L->attn_norm_b, M);
+        if (L->qkv.data) {
+            const int64_t QKV = C + 2 * KVC;
+            if ((rc = linear(m, m->hb, m->xb, &L->qkv, L->qkv_b, M))) return rc;
+            for (int64_t i = 0; i < M; i++) {
+                const float *r = m->hb + i * QKV;
+                memcpy(m->q + i * C, r, (size_t)C * sizeof(float));
+                memcpy(m->k + i * KVC, r + C, (size_t)KVC * sizeof(float));
+                memcpy(m->v + i * KVC, r + C + KVC, (size_t)KVC * sizeof(float));
+            }
+        } else if ((rc = linear(m, m->q, m->xb, &L->q, L->q_b, M)) || (rc = linear(m, m->k, m->xb, &L->k, L->k_b, M)) ||
+                   (rc = linear(m, m->v, m->xb, &L->v, L->v_b, M)))
+            return rc;
+        float *kc = m->k_cache + ((size_t)l * (size_t)m->n_ctx + (size_t)pos) * (size_t)KVC;
+        float *vc = m->v_cache + ((size_t)l * (size_t)m->n_ctx + (size_t)pos) * (size_t)KVC;
+        for (int64_t i = 0; i < M; i++) {
+            if (m->rope) {
+                rope_row(m, m->q + i * C, m->NH, pos + i);
+                rope_row(m, m->k + i * KVC, m->NKV, pos + i);
+            }
+            memcpy(kc + i * KVC, m->k + i * KVC, (size_t)KVC * sizeof(float));
+            memcpy(vc + i * KVC, m->v + i * KVC, (size_t)KVC * sizeof(float));
+        }
+        attention(m, l, M, pos);
+        if ((rc = linear(m, m->xb, m->att, &L->attn_out, L->attn_out_b, M))) return rc;
+        for (int64_t i = 0; i < M * C; i++) m->x[i] += m->xb[i];
+        norm(m, m->xb, m->x, L->ffn_norm_w, L->ffn_norm_b, M);
+        if (m->swiglu) {
+            if ((rc = linear(m, m->hb, m->xb, &L->gate, L->gate_b, M)) || (rc = linear(m, m->hb2, m->xb, &L->up, L->up_b, M)))
+                return rc;
+            for (int64_t i = 0; i < M * F; i++) {
+                const float g = m->hb[i];
+                m->hb[i] = g / (1.0f + expf(-g)) * m->hb2[i];
+            }
+        } else {
+            if ((rc = linear(m, m->hb2, m->xb, &L->up, L->up_b, M))) return rc;
+            gb_gelu_forward(m->hb, m->hb2, M * F);
+        }
+        if ((rc = linear(m, m->xb, m->hb, &L->down, L->down_b, M))) return rc;
+        for (int64_t i = 0; i < M * C; i++) m->x[i] += m->xb[i];
+    }
+    if (!logits || first >= M) return GB_OK;
+    const int64_t R = M - first;
+    norm(m, m->xb, m->x + first * C, m->out_norm_w, m->out_norm_b, R);
+    return linear(m, logits, m->xb, &m->output, NULL, R);
+}
+
+gb_status gb_llm_eval(gb_llm *m, const uint32_t *tokens, int64_t n, int64_t pos, float *logits, int all_logits) {
+    if (n < 1 || pos < 0) return gb_errorf(GB_ERR_ARG, "eval: %lld tokens at position %lld", (long long)n, (long long)pos);
+    if (pos > m->n_ctx || n > m->n_ctx - pos)
+        return gb_errorf(GB_ERR_ARG, "prompt longer than the context: %lld tokens at position %lld exceed %lld",
+                         (long long)n, (long long)pos, (long long)m->n_ctx);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] >= (uint32_t)m->V)
+            return gb_errorf(GB_ERR_ARG, "token id %u is outside the vocabulary of %d", tokens[i], m->V);
+    for (int64_t i0 = 0; i0 < n; i0 += m->n_batch) {
+        const int64_t M = n - i0 < m->n_batch ? n - i0 : m->n_batch;
+        float *out = NULL;
+        int64_t first = M;
+        if (all_logits) out = logits + i0 * m->V, first = 0;
+        else if (i0 + M == n) out = logits, first = M - 1;
+        gb_status rc = eval_batch(m, tokens + i0, M, pos + i0, out, first);
+        if (rc) return rc;
+    }
+    return GB_OK;
+}

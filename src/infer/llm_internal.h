@@ -1,0 +1,66 @@
+/* glassbox — inside gb_llm (src/infer/llm*.c only): the mapped weights, the KV cache and
+ * the scratch buffers eval works in. Shapes use C = d_model, HS = head size, KVC = NKV·HS,
+ * F = d_ff, V = vocabulary, B = n_batch rows. */
+#ifndef GLASSBOX_INFER_LLM_INTERNAL_H
+#define GLASSBOX_INFER_LLM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glassbox/gguf.h"
+#include "glassbox/infer.h"
+
+/* A weight matrix (rows, cols) = PyTorch (out, in), in the mapping, in its stored type. */
+typedef struct gb_llm_mat {
+    const void *data;  /* NULL: absent */
+    uint32_t type;     /* gb_ggml_type */
+    int64_t rows, cols;
+    size_t row_bytes;
+} gb_llm_mat;
+
+typedef struct gb_llm_layer {
+    const float *attn_norm_w, *attn_norm_b;  /* (C); bias NULL for rmsnorm */
+    gb_llm_mat qkv;                          /* (C+2·KVC, C) fused, or: */
+    gb_llm_mat q, k, v;                      /* (C, C), (KVC, C), (KVC, C) */
+    const float *qkv_b, *q_b, *k_b, *v_b;    /* matching biases or NULL */
+    gb_llm_mat attn_out;                     /* (C, C) */
+    const float *attn_out_b;                 /* (C) or NULL */
+    const float *ffn_norm_w, *ffn_norm_b;    /* (C) */
+    gb_llm_mat gate, up, down;               /* (F, C) swiglu only, (F, C), (C, F) */
+    const float *gate_b, *up_b, *down_b;     /* or NULL */
+} gb_llm_layer;
+
+struct gb_llm {
+    gb_gguf *g;           /* the mapped file; every weight pointer lives in it */
+    gb_tokenizer *tok;    /* NULL when the file has no tokenizer.ggml.* keys */
+    char arch[16];
+    int is_llama;
+    int norm_rms, rope, swiglu, tied;
+    int n_layer, C, NH, NKV, HS, KVC, F, V, rope_dim;
+    int64_t n_ctx, n_ctx_train, n_batch;
+    float eps, rope_theta;
+    int64_t n_params;
+    uint64_t weight_bytes;  /* tensor bytes in the file */
+
+    gb_llm_mat token_embd;      /* (V, C) */
+    gb_llm_mat position_embd;   /* (n_ctx_train, C) gpt2 */
+    gb_llm_mat output;          /* (V, C); == token_embd when tied */
+    const float *out_norm_w, *out_norm_b; /* (C) */
+    gb_llm_layer *layers;       /* n_layer */
+    float **owned;              /* 1-D tensors converted to F32 */
+    int n_owned;
+
+    float *k_cache, *v_cache;   /* (n_layer, n_ctx, KVC) each */
+    float *rope_cos, *rope_sin; /* (n_ctx, rope_dim/2) */
+    float *x, *xb, *q, *att;    /* (B, C) */
+    float *k, *v;               /* (B, KVC) */
+    float *hb;                  /* (B, max(2F, C+2·KVC)) */
+    float *hb2;                 /* (B, F) */
+    float *stat;                /* (2B) norm mean / rstd */
+    float *scores;              /* (n_score_threads, n_ctx) */
+    int n_score_threads;
+    float *deq;                 /* dequantized weight panel, deq_floats */
+    size_t deq_floats;
+};
+
+#endif
