@@ -118,10 +118,36 @@ typedef struct gb_generate_stats {
     const char *finish_reason; /* "stop" (EOS or stop string), "length", "callback" */
 } gb_generate_stats;
 
+/* The callback is called once per generated token (not for EOS), with that token as
+ * *chosen; a last call with chosen NULL may bring text held back for a stop string that
+ * never completed. The last sampled token is not evaluated, so the cache ends up holding
+ * the prompt and all generated tokens but the last (none when the first is EOS). */
 /* Continues from the tokens already in the cache (n_past) with prompt[0..n_prompt):
  * evaluates the prompt, then samples until done. On return *n_past is the new cache fill,
  * so a chat can continue turn after turn. */
 gb_status gb_generate(gb_llm *m, gb_sampler *s, const uint32_t *prompt, int64_t n_prompt, int64_t *n_past,
                       const gb_generate_params *p, gb_generate_cb cb, void *user, gb_generate_stats *stats);
+
+/* ---- streaming hold-back (src/infer/generate.c; public so tests can drive it) ----
+ * Decoded bytes go in token by token; what comes out is safe to show: it never ends inside
+ * a UTF-8 character (up to 3 bytes of an unfinished one wait for the next token) and never
+ * includes text that could be the beginning of a stop string (that waits until it is known
+ * not to be one). A stop string found ends the stream; it and what follows are dropped. */
+typedef struct gb_textstream {
+    gb_bytes pending;         /* decoded bytes not yet emitted (from `done` on) */
+    size_t done;              /* bytes at the front of pending already emitted */
+    const char *const *stop;  /* the stop strings (borrowed) */
+    int n_stop;
+    int stopped;              /* a stop string was found: nothing more is emitted */
+} gb_textstream;
+
+void gb_textstream_init(gb_textstream *ts, const char *const *stop, int n_stop);
+void gb_textstream_free(gb_textstream *ts);
+/* Appends data[0..len); *out, *out_len receive the text safe to emit now (valid until the
+ * next call; may be empty). After a stop, everything is swallowed. */
+gb_status gb_textstream_push(gb_textstream *ts, const void *data, size_t len, const char **out, size_t *out_len);
+/* At the end of generation: everything still held back (an unfinished character's bytes
+ * or the start of a stop string that never completed), unless stopped. */
+void gb_textstream_flush(gb_textstream *ts, const char **out, size_t *out_len);
 
 #endif
