@@ -15,7 +15,7 @@ OPT     := $(if $(SAN),-O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-san
 CFLAGS  ?=
 CFLAGS  += -std=c17 -D_GNU_SOURCE $(WARN) $(OPT) -fopenmp -Iinclude -Isrc -Itests -I$(BUILD)
 LDFLAGS += $(if $(SAN),-fsanitize=$(SAN))
-LDLIBS  += -lcjson -lz -lm -fopenmp
+LDLIBS  += -lcjson -lz -lm -ledit -fopenmp
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/formats/*.c src/tokenizer/*.c src/model/*.c src/train/*.c src/infer/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))

@@ -2,7 +2,7 @@
 # Installs the Debian packages glassbox needs to build, test and run its demo.
 # Idempotent and quiet when everything is present. Uses sudo when not root.
 set -e
-PKGS="build-essential libcjson-dev zlib1g-dev"
+PKGS="build-essential libcjson-dev zlib1g-dev libedit-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -21,6 +21,7 @@ int gb_cmd_tokenizer(int argc, char **argv);
 int gb_cmd_data(int argc, char **argv);
 int gb_cmd_train(int argc, char **argv);  /* cmd_train.c */
 int gb_cmd_sample(int argc, char **argv); /* cmd_sample.c */
+int gb_cmd_chat(int argc, char **argv);   /* cmd_chat.c */
 /* glassbox tokenizer train ... (cmd_tokenizer_train.c); argv[0] is "train". */
 int gb_cmd_tokenizer_train(int argc, char **argv);
 

@@ -13,6 +13,7 @@ static const gb_command commands[] = {
     {"data", gb_cmd_data, "turn text into token shards for training"},
     {"train", gb_cmd_train, "train a transformer on token shards (checkpoints, log, loss plot)"},
     {"sample", gb_cmd_sample, "continue a prompt with a trained checkpoint"},
+    {"chat", gb_cmd_chat, "chat with a GGUF model in the terminal (chat templates, line editing)"},
 };
 
 static void usage(FILE *fp) {
