@@ -22,6 +22,11 @@ int gb_cmd_data(int argc, char **argv);
 int gb_cmd_train(int argc, char **argv);  /* cmd_train.c */
 int gb_cmd_sample(int argc, char **argv); /* cmd_sample.c */
 int gb_cmd_chat(int argc, char **argv);   /* cmd_chat.c */
+int gb_cmd_init(int argc, char **argv);       /* cmd_init.c */
+int gb_cmd_quantize(int argc, char **argv);   /* cmd_quantize.c */
+int gb_cmd_info(int argc, char **argv);       /* cmd_info.c */
+int gb_cmd_perplexity(int argc, char **argv); /* cmd_perplexity.c */
+int gb_cmd_generate(int argc, char **argv);   /* cmd_generate.c */
 /* glassbox tokenizer train ... (cmd_tokenizer_train.c); argv[0] is "train". */
 int gb_cmd_tokenizer_train(int argc, char **argv);
 

@@ -23,7 +23,8 @@ TEST(cli_help_and_version) {
                                    {"tokenizer", "encode", "--help"}, {"tokenizer", "decode", "--help"},
                                    {"data", "--help"}, {"data", "prepare", "--help"},
                                    {"data", "stats", "--help"}, {"train", "--help"}, {"sample", "--help"},
-                                   {"chat", "--help"}};
+                                   {"chat", "--help"}, {"init", "--help"}, {"quantize", "--help"},
+                                   {"info", "--help"}, {"perplexity", "--help"}, {"generate", "--help"}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         int rc = gb_test_run(cmds[i], NULL, 0, &out, NULL, &err);
         if (rc != 0 || !strstr(out, "usage: glassbox"))

@@ -1,0 +1,175 @@
+/* glassbox — inference benchmark: prefill (ppN) and decode (tgN) tokens/s of a GGUF model at
+ * given thread counts, as llama-bench measures them (pp: N tokens evaluated at once into an
+ * empty cache; tg: N tokens decoded one by one from an empty cache), with the machine's
+ * STREAM-style read bandwidth and fp32 GEMM peak measured in the same run:
+ *   decode GB/s = (weight bytes read per token + mean KV bytes read per token) × tok/s
+ *   prefill GFLOP/s = 2 × (matrix parameters + attention) per token × tok/s, vs sgemm peak
+ *
+ *   llm_bench MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 2] [--machine]
+ * --machine prints only the bandwidth and peak (run once per bench). One line per thread count:
+ *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw */
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "glassbox/infer.h"
+#include "glassbox/sys.h"
+#include "infer/llm_internal.h"
+
+static volatile float sink;
+
+__attribute__((target("avx2"))) static float read_sum(const float *buf, int64_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_load_ps(buf + i));
+        a1 = _mm256_add_ps(a1, _mm256_load_ps(buf + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_load_ps(buf + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_load_ps(buf + i + 24));
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+/* Best read bandwidth (GB/s) of nt threads each summing its share of a 512 MiB buffer (the
+ * same loop as bench/quant). */
+static double stream_read(int nt) {
+    int64_t n = ((int64_t)512 << 20) / (int64_t)sizeof(float);
+    float *buf = aligned_alloc(64, (size_t)n * sizeof(float));
+    if (!buf) return 0;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t i = 0; i < n; i++) buf[i] = 1.0f;
+    double best = 0;
+    for (int r = 0; r < 8; r++) {
+        double t0 = gb_time_now();
+        float s = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : s)
+        {
+            int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+            int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
+            s += read_sum(buf + i0, i1 - i0);
+        }
+        double dt = gb_time_now() - t0;
+        sink = s;
+        if ((double)n * sizeof(float) / dt / 1e9 > best) best = (double)n * sizeof(float) / dt / 1e9;
+    }
+    free(buf);
+    return best;
+}
+
+/* Best GFLOP/s of gb_sgemm on the shape of a prefill product (512 x 2048 · 2048ᵀ). */
+static double sgemm_peak(int nt) {
+    const int64_t M = 512, N = 2048, K = 2048;
+    float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * N * K), *c = malloc(sizeof(float) * M * N);
+    if (!a || !b || !c) return 0;
+    for (int64_t i = 0; i < M * K; i++) a[i] = (float)(i % 7) * 0.1f;
+    for (int64_t i = 0; i < N * K; i++) b[i] = (float)(i % 5) * 0.1f;
+    gb_threads_set(nt);
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = gb_time_now();
+        gb_sgemm(0, 1, M, N, K, 1.0f, a, K, b, K, 0.0f, c, N);
+        double g = 2.0 * M * N * K / (gb_time_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    free(a), free(b), free(c);
+    return best;
+}
+
+/* The type most of the model's matrices have. */
+static const char *main_type(const gb_llm *m) {
+    return gb_ggml_type_name(m->layers[0].down.type);
+}
+
+int main(int argc, char **argv) {
+    const char *path = NULL;
+    int threads[8] = {1, 2}, nthr = 2, pp = 512, tg = 128, reps = 2, machine = 0, nbw = 0, npk = 0;
+    double bw[8] = {0}, peak[8] = {0};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            nthr = 0;
+            for (char *s = argv[++i]; *s && nthr < 8;) {
+                threads[nthr++] = (int)strtol(s, &s, 10);
+                if (*s == ',') s++;
+            }
+        } else if ((!strcmp(argv[i], "--bw") || !strcmp(argv[i], "--peak")) && i + 1 < argc) {
+            double *d = argv[i][2] == 'b' ? bw : peak;
+            int *n = argv[i][2] == 'b' ? &nbw : &npk;
+            for (char *s = argv[++i]; *s && *n < 8;) {
+                d[(*n)++] = strtod(s, &s);
+                if (*s == ',') s++;
+            }
+        } else if (!strcmp(argv[i], "--pp") && i + 1 < argc) pp = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--tg") && i + 1 < argc) tg = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--machine")) machine = 1;
+        else if (argv[i][0] != '-' && !path) path = argv[i];
+        else {
+            fprintf(stderr, "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] | --machine\n");
+            return 2;
+        }
+    }
+    if (machine) {
+        for (int t = 0; t < nthr; t++)
+            printf("machine threads %d: STREAM-style read %.1f GB/s, sgemm %.1f GFLOP/s (gemm kernel %s)\n", threads[t],
+                   stream_read(threads[t]), sgemm_peak(threads[t]), gb_gemm_kernel_name());
+        return 0;
+    }
+    if (!path) return 2;
+    gb_llm *m = NULL;
+    int64_t ctx = pp > tg ? pp : tg;
+    if (gb_llm_load(&m, path, ctx)) {
+        fprintf(stderr, "llm_bench: %s\n", gb_last_error());
+        return 1;
+    }
+    gb_llm_info info;
+    gb_llm_get_info(m, &info);
+    const int64_t V = gb_llm_n_vocab(m);
+    uint32_t *tok = malloc(sizeof *tok * (size_t)ctx);
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    for (int64_t i = 0; i < ctx; i++) tok[i] = (uint32_t)((i * 7919 + 13) % V);
+    /* matrix multiply-adds per token (every weight once) + attention over the mean context */
+    double mat_params = 0;
+    for (int l = 0; l < m->n_layer; l++) {
+        const gb_llm_layer *L = &m->layers[l];
+        const gb_llm_mat *ws[] = {&L->qkv, &L->q, &L->k, &L->v, &L->attn_out, &L->gate, &L->up, &L->down};
+        for (size_t k = 0; k < sizeof ws / sizeof *ws; k++)
+            if (ws[k]->data) mat_params += (double)ws[k]->rows * (double)ws[k]->cols;
+    }
+    double out_params = (double)m->output.rows * m->output.cols;
+    for (int t = 0; t < nthr; t++) {
+        gb_threads_set(threads[t]);
+        double best_pp = 0, best_tg = 0;
+        for (int r = 0; r < reps; r++) {
+            double t0 = gb_time_now();
+            if (gb_llm_eval(m, tok, pp, 0, logits, 0)) goto fail;
+            double s = gb_time_now() - t0;
+            if (pp / s > best_pp) best_pp = pp / s;
+            t0 = gb_time_now();
+            for (int i = 0; i < tg; i++)
+                if (gb_llm_eval(m, tok + i, 1, i, logits, 0)) goto fail;
+            s = gb_time_now() - t0;
+            if (tg / s > best_tg) best_tg = tg / s;
+        }
+        /* prefill flops: 2 per weight per token (the output only for the last token, as
+         * eval computes it) + attention 2·2·L·C per key, mean key count pp/2 */
+        double flops_pp = 2.0 * mat_params * pp + 2.0 * out_params + 4.0 * m->n_layer * (double)m->C * pp * (pp + 1) / 2;
+        double bytes_tg = (double)info.weight_bytes_per_token + (double)info.kv_bytes_per_pos * (tg + 1) / 2;
+        double gf = flops_pp / (pp / best_pp) / 1e9, gbs = bytes_tg * best_tg / 1e9;
+        printf("%-5s %dT | pp%d %8.1f tok/s %6.1f GFLOP/s %5.1f%% of sgemm | tg%d %7.2f tok/s %6.2f GB/s %5.1f%% of read "
+               "| %.1f MB weights + %.1f MB KV per token\n",
+               main_type(m), threads[t], pp, best_pp, gf, t < npk && peak[t] > 0 ? 100 * gf / peak[t] : 0, tg, best_tg,
+               gbs, t < nbw && bw[t] > 0 ? 100 * gbs / bw[t] : 0, info.weight_bytes_per_token / 1e6,
+               info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6);
+        fflush(stdout);
+    }
+    gb_llm_free(m);
+    free(tok), free(logits);
+    return 0;
+fail:
+    fprintf(stderr, "llm_bench: %s\n", gb_last_error());
+    return 1;
+}
