@@ -6,3 +6,4 @@ sh bench/tokenizer/train.sh
 sh bench/tokenizer/encode.sh
 sh bench/train/run.sh
 sh bench/quant/run.sh
+sh bench/infer/run.sh

@@ -177,9 +177,12 @@ int gb_cmd_info(int argc, char **argv) {
             value_text(g, i, val, sizeof val);
             gb_gguf_type ty = gb_gguf_kv_type(g, i);
             double d;
-            if (ty != GB_GGUF_STRING && ty != GB_GGUF_ARRAY && ty != GB_GGUF_BOOL && ty != GB_GGUF_UINT64 &&
-                !gb_gguf_get_float(g, gb_gguf_key(g, i), &d))
+            int64_t v;
+            if ((ty == GB_GGUF_FLOAT32 || ty == GB_GGUF_FLOAT64) && !gb_gguf_get_float(g, gb_gguf_key(g, i), &d))
                 cJSON_AddNumberToObject(meta, gb_gguf_key(g, i), d);
+            else if (ty != GB_GGUF_STRING && ty != GB_GGUF_ARRAY && ty != GB_GGUF_BOOL && ty != GB_GGUF_UINT64 &&
+                     !gb_gguf_get_int(g, gb_gguf_key(g, i), &v))
+                cJSON_AddNumberToObject(meta, gb_gguf_key(g, i), (double)v);
             else if (ty == GB_GGUF_BOOL)
                 cJSON_AddBoolToObject(meta, gb_gguf_key(g, i), !strcmp(val, "true"));
             else

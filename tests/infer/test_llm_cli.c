@@ -1,0 +1,85 @@
+/* The model commands end to end on a tiny model: init → info → quantize → perplexity →
+ * generate, their usage errors (exit 2) and failures (exit 1, one line). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static int run(const char *const *argv, char **out, char **err) {
+    return gb_test_run(argv, NULL, 0, out, NULL, err);
+}
+
+static const char *tiny_model(void) {
+    static char path[512];
+    if (!path[0]) {
+        snprintf(path, sizeof path, "%s/cli-tiny.gguf", gb_test_tmpdir());
+        const char *a[] = {"init", "--arch", "llama", "--preset", "tiny", "--vocab", "600", "--ctx", "64", "--out", path, NULL};
+        char *out = NULL, *err = NULL;
+        int rc = run(a, &out, &err);
+        if (rc != 0) gb_test_fail(__FILE__, __LINE__, "init exit %d: %s", rc, err ? err : "");
+        free(out), free(err);
+    }
+    return path;
+}
+
+TEST(infer_cli_init_info_quantize) {
+    const char *m = tiny_model();
+    char *out = NULL, *err = NULL;
+    const char *info[] = {"info", m, NULL};
+    CHECK_EQ_INT(run(info, &out, &err), 0);
+    CHECK(out && strstr(out, "architecture  llama") && strstr(out, "F32: ") && strstr(out, "sha256"));
+    CHECK(out && strstr(out, "tokenizer.ggml.tokens") && strstr(out, "[string × 600]"));
+    free(out), free(err);
+    const char *q = gb_test_path("%s/cli-tiny-q8.gguf", gb_test_tmpdir());
+    const char *qa[] = {"quantize", m, q, "--type", "q8_0", NULL};
+    CHECK_EQ_INT(run(qa, &out, &err), 0);
+    free(out), free(err);
+    const char *ij[] = {"info", q, "--json", NULL};
+    CHECK_EQ_INT(run(ij, &out, &err), 0);
+    CHECK(out && strstr(out, "\"Q8_0\"") && strstr(out, "\"general.file_type\":\t7"));
+    free(out), free(err);
+    const char *bad[] = {"quantize", m, q, "--type", "q5_k", NULL};
+    CHECK_EQ_INT(run(bad, &out, &err), 2);
+    CHECK(err && gb_test_count_lines(err) == 1 && strstr(err, "q5_k"));
+    free(out), free(err);
+    const char *bi[] = {"init", "--arch", "mamba", "--preset", "tiny", "--out", q, NULL};
+    CHECK_EQ_INT(run(bi, &out, &err), 2);
+    free(out), free(err);
+    const char *missing[] = {"info", gb_test_path("%s/none.gguf", gb_test_tmpdir()), NULL};
+    CHECK_EQ_INT(run(missing, &out, &err), 1);
+    CHECK(err && gb_test_count_lines(err) == 1 && strstr(err, "none.gguf"));
+    free(out), free(err);
+}
+
+TEST(infer_cli_perplexity_and_generate) {
+    const char *m = tiny_model();
+    const char *txt = gb_test_path("%s/cli-text.txt", gb_test_tmpdir());
+    FILE *fp = fopen(txt, "w");
+    REQUIRE(fp);
+    for (int i = 0; i < 40; i++) fprintf(fp, "In the beginning God created the heaven and the earth. %d\n", i);
+    fclose(fp);
+    char *out = NULL, *err = NULL;
+    const char *pa[] = {"perplexity", "-m", m, "-f", txt, "--ctx", "32", "--json", NULL};
+    CHECK_EQ_INT(run(pa, &out, &err), 0);
+    CHECK(out && strstr(out, "\"ppl\":"));
+    /* a random model over 600 tokens: perplexity near the vocabulary size */
+    const char *p = out ? strstr(out, "\"ppl\":") : NULL;
+    double ppl = p ? atof(p + 6) : 0;
+    CHECK(ppl > 300 && ppl < 1200);
+    free(out), free(err);
+    const char *pl[] = {"perplexity", "-m", m, "-f", txt, "--ctx", "128", NULL};
+    CHECK_EQ_INT(run(pl, &out, &err), 1);
+    CHECK(err && gb_test_count_lines(err) == 1 && strstr(err, "context"));
+    free(out), free(err);
+    const char *ga[] = {"generate", "-m", m, "-p", "In the beginning", "-n", "8", "--temp", "0", "--verbose", NULL};
+    CHECK_EQ_INT(run(ga, &out, &err), 0);
+    CHECK(out && !strncmp(out, "In the beginning", 16));
+    CHECK(err && strstr(err, "tok/s"));
+    char *out2 = NULL;
+    CHECK_EQ_INT(run(ga, &out2, NULL), 0);
+    CHECK(out && out2 && !strcmp(out, out2)); /* greedy is deterministic */
+    free(out), free(out2), free(err);
+    const char *gu[] = {"generate", "-m", m, NULL};
+    CHECK_EQ_INT(run(gu, &out, &err), 2);
+    free(out), free(err);
+}
