@@ -60,7 +60,8 @@ static gb_status conv_add(conversation *c, const char *role, const char *content
     if (!s) return gb_errorf(GB_ERR_NOMEM, "chat: out of memory");
     memcpy(s, content, len);
     s[len] = 0;
-    c->msgs[c->n++] = (gb_chat_message){role, s};
+    c->msgs[c->n++] = (gb_chat_message){role, s}; /* owned by c: freed in conv_truncate */
+    // cppcheck-suppress memleak
     return GB_OK;
 }
 
@@ -127,7 +128,7 @@ static char *read_line(int tty) {
 }
 
 int gb_cmd_chat(int argc, char **argv) {
-    const char *cmd = "chat", *model = NULL, *system = NULL, *tmpl_name = NULL;
+    const char *cmd = "chat", *model = NULL, *sys_msg = NULL, *tmpl_name = NULL;
     int64_t max_tokens = 0, n_ctx = 0;
     int verbose = 0;
     gb_sampler_params sp;
@@ -163,7 +164,7 @@ int gb_cmd_chat(int argc, char **argv) {
     while ((c = gb_cli_getopt(cmd, argc, argv, "m:n:h", opts)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
-        case O_SYSTEM: system = optarg; break;
+        case O_SYSTEM: sys_msg = optarg; break;
         case O_TEMPLATE: tmpl_name = optarg; break;
         case 'n':
             if (gb_cli_parse_int(optarg, 1, INT64_MAX, &max_tokens))
@@ -265,7 +266,7 @@ int gb_cmd_chat(int argc, char **argv) {
     int n_stop;
     const char *const *stops = gb_chat_stop_strings(family, &n_stop);
     gb_generate_params gp = {.max_tokens = max_tokens, .stop = stops, .n_stop = n_stop};
-    if (system && (rc = conv_add(&conv, "system", system, strlen(system)))) goto done;
+    if (sys_msg && (rc = conv_add(&conv, "system", sys_msg, strlen(sys_msg)))) goto done;
     const int n_fixed = conv.n;
     const int tty = isatty(0) && isatty(1);
     if (tty)
