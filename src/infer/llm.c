@@ -277,7 +277,11 @@ static gb_status alloc_state(gb_llm *m) {
     m->n_score_threads = omp_get_max_threads();
     if (m->n_score_threads < gb_cores()) m->n_score_threads = gb_cores();
     if (m->n_score_threads < 1) m->n_score_threads = 1;
-    m->scores = alloc_f(m, (size_t)m->n_score_threads * (size_t)m->n_ctx, &rc);
+    /* prefill attention by GEMM needs a (B, n_ctx) score matrix; past 64 MiB, per-row loops */
+    size_t n_sc = (size_t)m->n_score_threads * (size_t)m->n_ctx;
+    m->gemm_attention = B * (size_t)m->n_ctx <= ((size_t)16 << 20);
+    if (m->gemm_attention && B * (size_t)m->n_ctx > n_sc) n_sc = B * (size_t)m->n_ctx;
+    m->scores = alloc_f(m, n_sc, &rc);
     m->deq = alloc_f(m, DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16, &rc);
     m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
     if (m->rope) {
@@ -433,12 +437,42 @@ static void rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
     }
 }
 
+/* Prefill attention by GEMM, one head at a time: S (M, n) = Q_h · K_hᵀ, causal softmax by row,
+ * att_h (M, HS) = P · V_h, with n = pos + M keys. */
+static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t M, int64_t pos) {
+    const int64_t n = pos + M, C = m->C, KVC = m->KVC;
+    const int HS = m->HS, rep = m->NH / m->NKV;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *S = m->scores;
+    int nt = n_threads();
+    for (int h = 0; h < m->NH; h++) {
+        const int g = h / rep;
+        gb_sgemm(0, 1, M, n, HS, scale, m->q + (size_t)h * HS, C, kc + (size_t)g * HS, KVC, 0.0f, S, n);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && M * n > 16384)
+        for (int64_t i = 0; i < M; i++) {
+            float *r = S + i * n;
+            const int64_t nk = pos + i + 1;
+            float mx = -INFINITY, sum = 0;
+            for (int64_t j = 0; j < nk; j++) mx = r[j] > mx ? r[j] : mx;
+            for (int64_t j = 0; j < nk; j++) sum += (r[j] = expf(r[j] - mx));
+            const float inv = 1.0f / sum;
+            for (int64_t j = 0; j < nk; j++) r[j] *= inv;
+            for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
+        }
+        gb_sgemm(0, 0, M, HS, n, 1.0f, S, n, vc + (size_t)g * HS, KVC, 0.0f, m->att + (size_t)h * HS, C);
+    }
+}
+
 /* att (M, C): causal attention of the M query rows at positions pos.. over layer l's cache. */
 static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
     const int NH = m->NH, HS = m->HS, KVC = m->KVC, rep = m->NH / m->NKV;
     const float scale = 1.0f / sqrtf((float)HS);
     const float *kc = m->k_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
     const float *vc = m->v_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
+    if (M >= DEQ_MIN_ROWS && m->gemm_attention) {
+        attention_gemm(m, kc, vc, M, pos);
+        return;
+    }
     int nt = n_threads();
     if (nt > m->n_score_threads) nt = m->n_score_threads;
     const int64_t n_tasks = M * NH;

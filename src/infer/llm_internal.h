@@ -57,7 +57,8 @@ struct gb_llm {
     float *hb;                  /* (B, max(2F, C+2·KVC)) */
     float *hb2;                 /* (B, F) */
     float *stat;                /* (2B) norm mean / rstd */
-    float *scores;              /* (n_score_threads, n_ctx) */
+    float *scores;              /* (n_score_threads, n_ctx), or (B, n_ctx) if gemm_attention */
+    int gemm_attention;         /* prefill attention through gb_sgemm */
     int n_score_threads;
     float *deq;                 /* dequantized weight panel, deq_floats */
     size_t deq_floats;
