@@ -534,22 +534,31 @@ void gb_add_forward(float *restrict out, const float *restrict a, const float *r
     for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-enum { SUMSQ_CHUNK = 4096, SUMSQ_GROUP = 64 };
+enum { SUMSQ_PARTS = 256 };
 
 double gb_sumsq(const float *x, int64_t n) {
-    /* chunks of fixed size, summed in order: the result does not depend on threads */
-    double total = 0;
-    for (int64_t g0 = 0; g0 < n; g0 += (int64_t)SUMSQ_CHUNK * SUMSQ_GROUP) {
-        double part[SUMSQ_GROUP] = {0};
-#pragma omp parallel for schedule(static)
-        for (int k = 0; k < SUMSQ_GROUP; k++) {
-            int64_t i0 = g0 + (int64_t)k * SUMSQ_CHUNK, i1 = i0 + SUMSQ_CHUNK < n ? i0 + SUMSQ_CHUNK : n;
-            double s = 0;
-            for (int64_t i = i0; i < i1; i++) s += (double)x[i] * x[i];
-            part[k] = s;
+    /* SUMSQ_PARTS contiguous parts whose size depends on n only, each summed in order, the
+     * partial sums added in order: one parallel region, and the result does not depend on
+     * the thread count */
+    double part[SUMSQ_PARTS];
+    int64_t per = ((n + SUMSQ_PARTS - 1) / SUMSQ_PARTS + 63) & ~(int64_t)63;
+    int vec = simd();
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int k = 0; k < SUMSQ_PARTS; k++) {
+        int64_t i0 = k * per < n ? k * per : n, i1 = i0 + per < n ? i0 + per : n;
+#ifdef GB_KERNELS_X86
+        if (vec) {
+            part[k] = gb_sumsq_avx2(x + i0, i1 - i0);
+            continue;
         }
-        for (int k = 0; k < SUMSQ_GROUP; k++) total += part[k];
+#endif
+        (void)vec;
+        double sum = 0;
+        for (int64_t i = i0; i < i1; i++) sum += (double)x[i] * x[i];
+        part[k] = sum;
     }
+    double total = 0;
+    for (int k = 0; k < SUMSQ_PARTS; k++) total += part[k];
     return total;
 }
 
@@ -558,28 +567,38 @@ void gb_scale(float *x, float s, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
 
+static void adamw_body(float *restrict p, const float *restrict g, float *restrict m,
+                       float *restrict v, int64_t n, const gb_adamw_scalars *s, int vec) {
+#ifdef GB_KERNELS_X86
+    if (vec) {
+        gb_adamw_update_avx2(p, g, m, v, n, s);
+        return;
+    }
+#endif
+    (void)vec;
+    gb_adamw_scalars k = *s;
+    for (int64_t i = 0; i < n; i++) {
+        float pi = p[i] * k.decay_mul;
+        float mi = m[i] * k.beta1 + k.one_minus_beta1 * g[i];
+        float vi = v[i] * k.beta2 + k.one_minus_beta2 * (g[i] * g[i]);
+        float denom = sqrtf(vi) / k.bc2_sqrt + k.eps;
+        p[i] = pi - k.step_size * (mi / denom);
+        m[i] = mi, v[i] = vi;
+    }
+}
+
 void gb_adamw_update(float *restrict p, const float *restrict g, float *restrict m,
                      float *restrict v, int64_t n, const gb_adamw_scalars *s) {
-    gb_adamw_scalars k = *s;
     int64_t nch = (n + EW_CHUNK - 1) / EW_CHUNK;
     int vec = simd();
 #pragma omp parallel for schedule(static) if (nch > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
         int64_t i0 = ch * EW_CHUNK, i1 = n - i0 < EW_CHUNK ? n : i0 + EW_CHUNK;
-#ifdef GB_KERNELS_X86
-        if (vec) {
-            gb_adamw_update_avx2(p + i0, g + i0, m + i0, v + i0, i1 - i0, &k);
-            continue;
-        }
-#endif
-        (void)vec;
-        for (int64_t i = i0; i < i1; i++) {
-            float pi = p[i] * k.decay_mul;
-            float mi = m[i] * k.beta1 + k.one_minus_beta1 * g[i];
-            float vi = v[i] * k.beta2 + k.one_minus_beta2 * (g[i] * g[i]);
-            float denom = sqrtf(vi) / k.bc2_sqrt + k.eps;
-            p[i] = pi - k.step_size * (mi / denom);
-            m[i] = mi, v[i] = vi;
-        }
+        adamw_body(p + i0, g + i0, m + i0, v + i0, i1 - i0, s, vec);
     }
+}
+
+void gb_adamw_update_serial(float *restrict p, const float *restrict g, float *restrict m,
+                            float *restrict v, int64_t n, const gb_adamw_scalars *s) {
+    adamw_body(p, g, m, v, n, s, simd());
 }

@@ -108,7 +108,8 @@ void gb_crossentropy_backward(float *logits, const float *restrict lse,
 void gb_add_forward(float *restrict out, const float *restrict a, const float *restrict b,
                     int64_t n);
 
-/* Σ x² over x (n), in double, over fixed 4096-element chunks summed in order. */
+/* Σ x² over x (n), in double: 256 parts whose bounds depend on n only, each summed in
+ * order, the parts added in order (thread-count independent). */
 double gb_sumsq(const float *x, int64_t n);
 
 /* x (n) *= s */
@@ -128,5 +129,8 @@ typedef struct gb_adamw_scalars {
  * p -= step_size · m / (sqrt(v) / bc2_sqrt + eps). */
 void gb_adamw_update(float *restrict p, const float *restrict g, float *restrict m,
                      float *restrict v, int64_t n, const gb_adamw_scalars *s);
+/* The same on the calling thread only, for callers that own the parallel loop (same bits). */
+void gb_adamw_update_serial(float *restrict p, const float *restrict g, float *restrict m,
+                            float *restrict v, int64_t n, const gb_adamw_scalars *s);
 
 #endif

@@ -34,6 +34,9 @@ void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const float
 void gb_adamw_update_avx2(float *restrict p, const float *restrict g, float *restrict m,
                           float *restrict v, int64_t n, const gb_adamw_scalars *s);
 
+/* Σ x² (n) in double, in an order fixed by n */
+double gb_sumsq_avx2(const float *x, int64_t n);
+
 /* log Σ_i exp(x_i), x (V), the sum in double */
 float gb_logsumexp_avx2(const float *restrict x, int V);
 /* x (V) = exp(x - lse) · scale */

@@ -30,6 +30,27 @@ void gb_adamw_free(gb_adamw *opt) {
     opt->m = opt->v = NULL;
 }
 
+enum { ADAMW_CHUNK = 16384 }; /* floats per task of the fused AdamW loop */
+
+/* 1 if the tensors are sorted by offset and do not overlap (a model's table is) */
+static int in_block_order(const gb_tensor_info *t, int n) {
+    if (n < 1) return 0;
+    for (int i = 1; i < n; i++)
+        if (t[i].offset < t[i - 1].offset + t[i - 1].numel) return 0;
+    return 1;
+}
+
+/* the first tensor that ends after lo (ends are non-decreasing in block order) */
+static int first_ending_after(const gb_tensor_info *t, int n, int64_t lo) {
+    int a = 0, b = n;
+    while (a < b) {
+        int mid = a + (b - a) / 2;
+        if (t[mid].offset + t[mid].numel > lo) b = mid;
+        else a = mid + 1;
+    }
+    return a;
+}
+
 void gb_adamw_step_tensors(gb_adamw *opt, float *params, const float *grads,
                            const gb_tensor_info *tensors, int n_tensors, float lr) {
     GB_ASSERT(grads && opt->m);
@@ -45,9 +66,30 @@ void gb_adamw_step_tensors(gb_adamw *opt, float *params, const float *grads,
         .bc2_sqrt = (float)sqrt(1.0 - pow(b2, t)),
     };
     float decay_mul = (float)(1.0 - (double)lr * (double)opt->weight_decay);
+    for (int i = 0; i < n_tensors; i++)
+        GB_ASSERT(tensors[i].offset >= 0 && tensors[i].numel >= 0 &&
+                  tensors[i].offset + tensors[i].numel <= opt->n);
+    if (in_block_order(tensors, n_tensors)) {
+        /* one parallel loop over fixed chunks of the block (not one per tensor: a model has
+         * hundreds of small ones); each chunk updates the pieces of the tensors it covers */
+        int64_t end = tensors[n_tensors - 1].offset + tensors[n_tensors - 1].numel;
+        int64_t nch = (end + ADAMW_CHUNK - 1) / ADAMW_CHUNK;
+#pragma omp parallel for schedule(static)
+        for (int64_t ch = 0; ch < nch; ch++) {
+            int64_t lo = ch * ADAMW_CHUNK, hi = lo + ADAMW_CHUNK < end ? lo + ADAMW_CHUNK : end;
+            gb_adamw_scalars st = s;
+            for (int i = first_ending_after(tensors, n_tensors, lo); i < n_tensors && tensors[i].offset < hi; i++) {
+                int64_t a = tensors[i].offset > lo ? tensors[i].offset : lo;
+                int64_t b = tensors[i].offset + tensors[i].numel < hi ? tensors[i].offset + tensors[i].numel : hi;
+                if (a >= b) continue;
+                st.decay_mul = tensors[i].decay ? decay_mul : 1.0f;
+                gb_adamw_update_serial(params + a, grads + a, opt->m + a, opt->v + a, b - a, &st);
+            }
+        }
+        return;
+    }
     for (int i = 0; i < n_tensors; i++) {
         const gb_tensor_info *ti = &tensors[i];
-        GB_ASSERT(ti->offset >= 0 && ti->numel >= 0 && ti->offset + ti->numel <= opt->n);
         s.decay_mul = ti->decay ? decay_mul : 1.0f;
         int64_t o = ti->offset;
         gb_adamw_update(params + o, grads + o, opt->m + o, opt->v + o, ti->numel, &s);

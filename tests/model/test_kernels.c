@@ -247,3 +247,19 @@ TEST(model_kernels_adamw_simd_equals_scalar) {
     }
     gb_kernels_use_simd(1);
 }
+
+TEST(model_kernels_sumsq_simd_vs_scalar) {
+    if (!need_simd()) return;
+    static const int64_t sizes[] = {0, 1, 7, 17, 1000, 70001, 1234567};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        int64_t n = sizes[k];
+        float *x = rand_buf(n, 2.0f, 5 + k);
+        gb_kernels_use_simd(0);
+        double s0 = gb_sumsq(x, n);
+        gb_kernels_use_simd(1);
+        double s1 = gb_sumsq(x, n);
+        if (!(fabs(s1 - s0) <= 1e-12 * s0))
+            gb_test_fail(__FILE__, __LINE__, "sumsq n=%lld: simd %.17g scalar %.17g", (long long)n, s1, s0);
+        free(x);
+    }
+}
