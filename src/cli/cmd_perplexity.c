@@ -112,8 +112,8 @@ int gb_cmd_perplexity(int argc, char **argv) {
             const float *l = logits + (size_t)j * (size_t)V;
             float mx = l[0];
             for (int64_t v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
-            double s = 0;
-            for (int64_t v = 0; v < V; v++) s += exp((double)(l[v] - mx));
+            double s = exp((double)(l[0] - mx)); /* >= 1: the max is one of the terms */
+            for (int64_t v = 1; v < V; v++) s += exp((double)(l[v] - mx));
             nll += log(s) + mx - l[ids.data[k * ctx + j + 1]];
             scored++;
         }
