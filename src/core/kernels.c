@@ -358,7 +358,7 @@ void gb_swiglu_backward(float *restrict dinp, const float *restrict in, const fl
  * slower, still correct. */
 size_t gb_attention_ws_floats(int T, int HS) {
     size_t TP = ((size_t)T + 15) & ~(size_t)15;
-    return (2 * (size_t)HS + 3 * 8) * TP;
+    return (2 * (size_t)HS + 3 * GB_ATTN_QB) * TP;
 }
 
 /* one (batch, head) of the forward, scalar: s (T) holds one query's scores at a time */

@@ -306,7 +306,7 @@ TGT void gb_layernorm_dw_avx2(float *restrict dw, float *restrict db, const floa
  *   s, p (QB, TP):   scores / probabilities of a block of query rows
  *   dp, ds (QB, TP): their gradients (backward)
  * TP = T rounded up to 16, so a 16-wide score tile never runs past a row. */
-enum { QB = 8 };
+enum { QB = GB_ATTN_QB };
 
 static inline int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
 
@@ -356,7 +356,22 @@ TGT static void tile_scores(float *restrict s, const float *a, int64_t lda, cons
 TGT static void weighted_rows(float *restrict y, const float *restrict w, const float *x, int64_t ld,
                               int n, int HS, float scale) {
     const __m256 sc = _mm256_set1_ps(scale);
-    for (int d = 0; d < HS; d += 32) {
+    int d = 0;
+    /* 64 columns at a time where possible: 8 independent FMA chains hide the latency */
+    for (; HS - d >= 64; d += 64) {
+        __m256 a[8];
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) a[u] = _mm256_setzero_ps();
+        const float *xp = x + d;
+        for (int j = 0; j < n; j++, xp += ld) {
+            __m256 wj = _mm256_broadcast_ss(w + j);
+    #pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) a[u] = _mm256_fmadd_ps(wj, _mm256_loadu_ps(xp + 8 * u), a[u]);
+        }
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) _mm256_storeu_ps(y + d + 8 * u, _mm256_mul_ps(a[u], sc));
+    }
+    for (; d < HS; d += 32) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         const float *xp = x + d;
         int rem = HS - d;
@@ -387,7 +402,21 @@ TGT static void weighted_rows(float *restrict y, const float *restrict w, const 
 /* y (HS) += Σ_{r<n} w[r·TP] · x_r, x_r rows of stride ld */
 TGT static void accumulate_rows(float *restrict y, const float *restrict w, int64_t TP, const float *x,
                                 int64_t ld, int n, int HS) {
-    for (int d = 0; d < HS; d += 32) {
+    int d = 0;
+    for (; HS - d >= 64; d += 64) { /* 8 independent FMA chains */
+        __m256 a[8];
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) a[u] = _mm256_loadu_ps(y + d + 8 * u);
+        const float *xp = x + d;
+        for (int r = 0; r < n; r++, xp += ld) {
+            __m256 wr = _mm256_broadcast_ss(w + (int64_t)r * TP);
+    #pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) a[u] = _mm256_fmadd_ps(wr, _mm256_loadu_ps(xp + 8 * u), a[u]);
+        }
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; u++) _mm256_storeu_ps(y + d + 8 * u, a[u]);
+    }
+    for (; d < HS; d += 32) {
         int rem = HS - d;
         __m256 a0 = ldm(y + d, rem), a1 = ldm(y + d + 8, rem - 8);
         __m256 a2 = ldm(y + d + 16, rem - 16), a3 = ldm(y + d + 24, rem - 24);

@@ -71,6 +71,9 @@ void gb_attention_group_backward_avx2(float *dq, float *dk, float *dv, float *re
                                       int64_t ld, int64_t ldo, int T, int HS, int G);
 #endif
 
+/* Query rows per block of the AVX2 attention bodies. */
+#define GB_ATTN_QB 16
+
 /* Floats of work space one attention task needs (forward and backward alike). */
 size_t gb_attention_ws_floats(int T, int HS);
 

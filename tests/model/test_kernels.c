@@ -162,10 +162,12 @@ static void attention_run(float *out, float *lse, float *dqkv, const float *qkv,
 
 TEST(model_kernels_attention_simd_vs_scalar) {
     if (!need_simd()) return;
-    /* B, T, NH, NKV, HS: T = 1, partial 8-row blocks, tails of 16-wide tiles; HS below 8,
-     * odd, past 32 (a second chunk with a tail), 64; GQA groups of 2 and 3 */
+    /* B, T, NH, NKV, HS: T = 1, partial 16-row blocks, tails of 16-wide tiles; HS below 8,
+     * odd, past 32 (a second chunk with a tail), 64, past 64 (64 + 32 + tail); GQA groups
+     * of 2, 3 and 2 */
     static const int shapes[][5] = {{1, 1, 1, 1, 4},  {2, 5, 2, 1, 3},  {1, 17, 4, 2, 12},
-                                    {2, 33, 3, 3, 37}, {1, 40, 6, 2, 64}, {1, 19, 2, 2, 40}};
+                                    {2, 33, 3, 3, 37}, {1, 40, 6, 2, 64}, {1, 19, 2, 2, 40},
+                                    {1, 21, 2, 1, 100}};
     for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
         int B = shapes[k][0], T = shapes[k][1], NH = shapes[k][2], NKV = shapes[k][3], HS = shapes[k][4];
         int64_t QKV = (int64_t)(NH + 2 * NKV) * HS, C = (int64_t)NH * HS;
