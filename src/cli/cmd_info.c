@@ -44,10 +44,10 @@ static void put_elem(char *buf, size_t size, const gb_gguf_arr *a, uint64_t i) {
     case GB_GGUF_INT8: snprintf(buf + o, size - o, "%d", gb_gguf_arr_i8(a, i)); break;
     case GB_GGUF_UINT16: snprintf(buf + o, size - o, "%u", gb_gguf_arr_u16(a, i)); break;
     case GB_GGUF_INT16: snprintf(buf + o, size - o, "%d", gb_gguf_arr_i16(a, i)); break;
-    case GB_GGUF_UINT32: snprintf(buf + o, size - o, "%" PRIu32, gb_gguf_arr_u32(a, i)); break;
-    case GB_GGUF_INT32: snprintf(buf + o, size - o, "%" PRId32, gb_gguf_arr_i32(a, i)); break;
-    case GB_GGUF_UINT64: snprintf(buf + o, size - o, "%" PRIu64, gb_gguf_arr_u64(a, i)); break;
-    case GB_GGUF_INT64: snprintf(buf + o, size - o, "%" PRId64, gb_gguf_arr_i64(a, i)); break;
+    case GB_GGUF_UINT32: snprintf(buf + o, size - o, "%lu", (unsigned long)gb_gguf_arr_u32(a, i)); break;
+    case GB_GGUF_INT32: snprintf(buf + o, size - o, "%ld", (long)gb_gguf_arr_i32(a, i)); break;
+    case GB_GGUF_UINT64: snprintf(buf + o, size - o, "%llu", (unsigned long long)gb_gguf_arr_u64(a, i)); break;
+    case GB_GGUF_INT64: snprintf(buf + o, size - o, "%lld", (long long)gb_gguf_arr_i64(a, i)); break;
     case GB_GGUF_FLOAT32: snprintf(buf + o, size - o, "%g", (double)gb_gguf_arr_f32(a, i)); break;
     case GB_GGUF_FLOAT64: snprintf(buf + o, size - o, "%g", gb_gguf_arr_f64(a, i)); break;
     case GB_GGUF_BOOL: snprintf(buf + o, size - o, "%s", gb_gguf_arr_bool(a, i) ? "true" : "false"); break;
@@ -73,10 +73,10 @@ static void value_text(const gb_gguf *g, int64_t i, char *buf, size_t size) {
         break;
     case GB_GGUF_ARRAY:
         if (gb_gguf_get_arr(g, key, GB_GGUF_TYPE_COUNT, &a)) break;
-        snprintf(buf, size, "[%s × %" PRIu64 "]", gb_gguf_type_name(a.type), a.n);
+        snprintf(buf, size, "[%s × %llu]", gb_gguf_type_name(a.type), (unsigned long long)a.n);
         for (uint64_t k = 0; k < a.n && k < ARR_HEAD; k++) {
             size_t o = strlen(buf);
-            snprintf(buf + o, size - o, k ? ", " : " ");
+            snprintf(buf + o, size - o, "%s", k ? ", " : " ");
             put_elem(buf, size, &a, k);
         }
         if (a.n > ARR_HEAD) {
@@ -100,8 +100,8 @@ static void value_text(const gb_gguf *g, int64_t i, char *buf, size_t size) {
     default: {
         int64_t v = 0;
         uint64_t u = 0;
-        if (gb_gguf_kv_type(g, i) == GB_GGUF_UINT64 && !gb_gguf_get_u64(g, key, &u)) snprintf(buf, size, "%" PRIu64, u);
-        else if (!gb_gguf_get_int(g, key, &v)) snprintf(buf, size, "%" PRId64, v);
+        if (gb_gguf_kv_type(g, i) == GB_GGUF_UINT64 && !gb_gguf_get_u64(g, key, &u)) snprintf(buf, size, "%llu", (unsigned long long)u);
+        else if (!gb_gguf_get_int(g, key, &v)) snprintf(buf, size, "%lld", (long long)v);
         break;
     }
     }

@@ -42,12 +42,13 @@
 
 /* ---------------------------------------------------------------- loading */
 
+/* Flawfinder: ignore — format(printf) + -Wformat=2 check every caller's literal */
 static gb_status fmt_err(const gb_llm *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static gb_status fmt_err(const gb_llm *m, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap); /* Flawfinder: ignore (fmt checked at each call site) */
     va_end(ap);
     return gb_errorf(GB_ERR_FORMAT, "%s: %s", gb_gguf_path(m->g), msg);
 }
