@@ -139,6 +139,7 @@ int gb_cmd_generate(int argc, char **argv) {
     fflush(stdout);
     rc = gb_generate(m, s, ids.data, ids.len, &n_past, &gp, print_piece, NULL, &st);
     fputc('\n', stdout);
+    fflush(stdout);
     if (rc) goto done;
     if (verbose)
         fprintf(stderr, "prompt: %lld tokens in %.3f s (%.1f tok/s); generation: %lld tokens in %.3f s (%.2f tok/s); %s\n",
