@@ -75,7 +75,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh
 
-bench: deps all
+bench: all
+	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))

@@ -3,6 +3,11 @@
 # Idempotent and quiet when everything is present. Uses sudo when not root.
 set -e
 PKGS="build-essential libcjson-dev zlib1g-dev libedit-dev"
+# `deps.sh bench`: also the peers the benchmarks run against (OpenBLAS, PyTorch, Node for tiktoken)
+if [ "${1:-}" = bench ]; then
+    PKGS="$PKGS libopenblas-dev python3-torch time"
+    command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+fi
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
