@@ -1,6 +1,6 @@
 # glassbox — build. Targets are flag sets; see README.md.
 #   make            ./glassbox and build/libglassbox.a
-#   make test       unit + CLI tests, then the same under AddressSanitizer + UBSan
+#   make test       cppcheck + flawfinder, unit + CLI tests, then the same under ASan + UBSan
 #   make demo       the README's main job on the bundled data
 #   make bench      benchmarks against peers (bench/)
 #   make fuzz       libFuzzer harnesses (clang)
