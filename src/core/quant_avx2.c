@@ -46,13 +46,17 @@ TGT static inline __m256i dot_i8(__m256i a, __m256i b) {
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* A Q4_0 block's 32 codes − 8 as signed bytes, in element order. */
-TGT static inline __m256i q4_0_codes(const uint8_t *qs) {
+/* 8 int32 partial sums of Σ (q−8)·x over one Q4_0 block: the nibbles q go to VPMADDUBSW as
+ * they are (unsigned), and x8 (the pair sums of 8·x, from x8_of) is taken off before widening.
+ * No sign fix-ups; the int16 pair sums stay within ±3840 for any x: exact. */
+TGT static inline __m256i dot_q4_0_blk(const uint8_t *qs, __m256i xv, __m256i x8) {
     __m128i t = _mm_loadu_si128((const __m128i *)qs);
-    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    b = _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
-    return _mm256_sub_epi8(b, _mm256_set1_epi8(8));
+    __m256i b = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+    return _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(b, xv), x8), _mm256_set1_epi16(1));
 }
+
+/* The int16 pair sums of 8·x over 32 signed bytes. */
+TGT static inline __m256i x8_of(__m256i xv) { return _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv); }
 
 TGT static inline __m256i load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
@@ -93,17 +97,17 @@ TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_b
     for (; ib + 4 <= nb; ib += 4) {
         const gb_block_q4_0 *a = w + ib;
         const gb_block_q8_0 *b = x + ib;
-        __m128i s = hsum4_i32(dot_i8(q4_0_codes(a[0].qs), load32(b[0].qs)),
-                              dot_i8(q4_0_codes(a[1].qs), load32(b[1].qs)),
-                              dot_i8(q4_0_codes(a[2].qs), load32(b[2].qs)),
-                              dot_i8(q4_0_codes(a[3].qs), load32(b[3].qs)));
+        const __m256i x0 = load32(b[0].qs), x1 = load32(b[1].qs), x2 = load32(b[2].qs), x3 = load32(b[3].qs);
+        __m128i s = hsum4_i32(dot_q4_0_blk(a[0].qs, x0, x8_of(x0)), dot_q4_0_blk(a[1].qs, x1, x8_of(x1)),
+                              dot_q4_0_blk(a[2].qs, x2, x8_of(x2)), dot_q4_0_blk(a[3].qs, x3, x8_of(x3)));
         __m128 d = scale4(a[0].d, a[1].d, a[2].d, a[3].d, b[0].d, b[1].d, b[2].d, b[3].d);
         acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), d));
     }
     float sums[4];
     _mm_storeu_ps(sums, acc);
     for (; ib < nb; ib++) {
-        int sumi = hsum_i32(dot_i8(q4_0_codes(w[ib].qs), load32(x[ib].qs)));
+        const __m256i xv = load32(x[ib].qs);
+        int sumi = hsum_i32(dot_q4_0_blk(w[ib].qs, xv, x8_of(xv)));
         sums[ib & 3] += (float)sumi * (f16(w[ib].d) * f16(x[ib].d));
     }
     return (sums[0] + sums[1]) + (sums[2] + sums[3]);
