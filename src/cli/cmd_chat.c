@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_sampling.h"
 #include "glassbox/chat.h"
 #include "glassbox/gguf.h"
 #include "glassbox/infer.h"
@@ -30,16 +31,10 @@ static const char *chat_help =
     "  --template NAME           chat template instead of the model's tokenizer.chat_template:\n"
     "                            plain, chatml, llama2, llama3, llama3.1, mistral, zephyr, gemma, phi3\n"
     "  -n, --max-tokens N        most tokens per answer (default: until end of turn or full context)\n"
-    "  --ctx N                   context length (default: the model's)\n"
-    "  --temp T                  temperature (default 0.8; 0 = greedy)\n"
-    "  --top-k N                 keep the N most likely tokens (default 40; 0 = off)\n"
-    "  --top-p P                 nucleus: smallest set with probability >= P (default 0.95)\n"
-    "  --min-p P                 keep tokens with p >= P * p_max (default 0.05)\n"
-    "  --repeat-penalty R        llama.cpp's repetition penalty (default 1 = off)\n"
-    "  --repeat-last-n N         tokens the penalties look back on (default 64)\n"
-    "  --frequency-penalty F     OpenAI's frequency penalty (default 0)\n"
-    "  --presence-penalty P      OpenAI's presence penalty (default 0)\n"
-    "  --seed S                  sampling seed (default 0)\n"
+    "  --ctx N                   context length (default: the model's)\n";
+
+/* after the sampling flags (cli_sampling.c) */
+static const char *const chat_help_tail =
     "  --verbose                 tokens and tokens/s after each answer (stderr)\n"
     "  --threads N               compute threads (default: one per core)\n"
     "  -h, --help                show this help\n";
@@ -133,35 +128,24 @@ int gb_cmd_chat(int argc, char **argv) {
     int verbose = 0;
     gb_sampler_params sp;
     gb_sampler_params_default(&sp);
-    enum {
-        O_SYSTEM = 256, O_TEMPLATE, O_CTX, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_RPEN, O_RLAST, O_FPEN, O_PPEN,
-        O_SEED, O_VERBOSE, O_THREADS
-    };
+    enum { O_SYSTEM = 256, O_TEMPLATE, O_CTX, O_VERBOSE, O_THREADS };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},
         {"system", required_argument, 0, O_SYSTEM},
         {"template", required_argument, 0, O_TEMPLATE},
         {"max-tokens", required_argument, 0, 'n'},
         {"ctx", required_argument, 0, O_CTX},
-        {"temp", required_argument, 0, O_TEMP},
-        {"temperature", required_argument, 0, O_TEMP},
-        {"top-k", required_argument, 0, O_TOPK},
-        {"top-p", required_argument, 0, O_TOPP},
-        {"min-p", required_argument, 0, O_MINP},
-        {"repeat-penalty", required_argument, 0, O_RPEN},
-        {"repeat-last-n", required_argument, 0, O_RLAST},
-        {"frequency-penalty", required_argument, 0, O_FPEN},
-        {"presence-penalty", required_argument, 0, O_PPEN},
-        {"seed", required_argument, 0, O_SEED},
+        GB_CLI_SAMPLING_OPTIONS,
         {"verbose", no_argument, 0, O_VERBOSE},
         {"threads", required_argument, 0, O_THREADS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
-    int64_t iv;
-    double dv;
     optind = 1;
     while ((c = gb_cli_getopt(cmd, argc, argv, "m:n:h", opts)) != -1) {
+        int sampling = gb_cli_sampling_option(cmd, c, optarg, &sp);
+        if (sampling < 0) return GB_EXIT_USAGE;
+        if (sampling > 0) continue;
         switch (c) {
         case 'm': model = optarg; break;
         case O_SYSTEM: sys_msg = optarg; break;
@@ -174,54 +158,15 @@ int gb_cmd_chat(int argc, char **argv) {
             if (gb_cli_parse_int(optarg, 8, 1 << 24, &n_ctx))
                 return gb_cli_usage_error(cmd, "--ctx wants a whole number from 8 to 16777216, not '%s'", optarg);
             break;
-        case O_TEMP:
-            if (gb_cli_parse_double(optarg, 0, 100, &dv))
-                return gb_cli_usage_error(cmd, "--temp wants a number from 0 to 100, not '%s'", optarg);
-            sp.temperature = (float)dv;
-            break;
-        case O_TOPK:
-            if (gb_cli_parse_int(optarg, 0, INT32_MAX, &iv))
-                return gb_cli_usage_error(cmd, "--top-k wants a whole number >= 0, not '%s'", optarg);
-            sp.top_k = (int)iv;
-            break;
-        case O_TOPP:
-            if (gb_cli_parse_double(optarg, 1e-9, 1, &dv))
-                return gb_cli_usage_error(cmd, "--top-p wants a number in (0, 1], not '%s'", optarg);
-            sp.top_p = (float)dv;
-            break;
-        case O_MINP:
-            if (gb_cli_parse_double(optarg, 0, 1, &dv))
-                return gb_cli_usage_error(cmd, "--min-p wants a number in [0, 1], not '%s'", optarg);
-            sp.min_p = (float)dv;
-            break;
-        case O_RPEN:
-            if (gb_cli_parse_double(optarg, 1e-3, 100, &dv))
-                return gb_cli_usage_error(cmd, "--repeat-penalty wants a number from 0.001 to 100, not '%s'", optarg);
-            sp.repeat_penalty = (float)dv;
-            break;
-        case O_RLAST:
-            if (gb_cli_parse_int(optarg, 0, 1 << 24, &iv))
-                return gb_cli_usage_error(cmd, "--repeat-last-n wants a whole number from 0 to 16777216, not '%s'",
-                                          optarg);
-            sp.repeat_last_n = (int)iv;
-            break;
-        case O_FPEN:
-        case O_PPEN:
-            if (gb_cli_parse_double(optarg, -2, 2, &dv))
-                return gb_cli_usage_error(cmd, "--%s-penalty wants a number from -2 to 2, not '%s'",
-                                          c == O_FPEN ? "frequency" : "presence", optarg);
-            *(c == O_FPEN ? &sp.frequency_penalty : &sp.presence_penalty) = (float)dv;
-            break;
-        case O_SEED:
-            if (gb_cli_parse_int(optarg, 0, INT64_MAX, &iv))
-                return gb_cli_usage_error(cmd, "--seed wants a whole number >= 0, not '%s'", optarg);
-            sp.seed = (uint64_t)iv;
-            break;
         case O_VERBOSE: verbose = 1; break;
         case O_THREADS:
             if (gb_cli_set_threads(cmd, optarg)) return GB_EXIT_USAGE;
             break;
-        case 'h': fputs(chat_help, stdout); return GB_EXIT_OK;
+        case 'h':
+            fputs(chat_help, stdout);
+            gb_cli_sampling_help(stdout, 0);
+            fputs(chat_help_tail, stdout);
+            return GB_EXIT_OK;
         default: return GB_EXIT_USAGE;
         }
     }
