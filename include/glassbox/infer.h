@@ -24,7 +24,10 @@
 typedef struct gb_llm gb_llm;
 
 /* Loads `path` (GGUF v3). n_ctx 0 uses the model's context length; a larger value than
- * the model's is GB_ERR_ARG. Unknown architecture or tensor type: GB_ERR_FORMAT naming it. */
+ * the model's is GB_ERR_ARG. Unknown architecture or tensor type: GB_ERR_FORMAT naming it.
+ * RoPE scaling (llama): rope.scaling.type none/linear with rope.scaling.factor (or the older
+ * rope.scale_linear) and the optional per-dimension rope_freqs.weight, as llama.cpp applies
+ * them; "yarn" or another type is GB_ERR_FORMAT naming the key and value. */
 gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx);
 void gb_llm_free(gb_llm *m); /* NULL is a no-op */
 
@@ -51,6 +54,9 @@ typedef struct gb_llm_info {
     uint64_t weight_bytes_per_token; /* tensor bytes one decoded token reads (embedding tables
                                         count one row, i.e. nothing, unless tied to the output) */
     uint64_t kv_bytes_per_pos;       /* KV cache bytes per cached position (fp32 K and V) */
+    const char *rope_scaling;        /* "none" or "linear" (llama: rope.scaling.type; gpt2: "none") */
+    float rope_freq_scale;           /* 1/rope.scaling.factor: RoPE positions are multiplied by it */
+    int rope_freqs;                  /* 1: rope_freqs.weight divides each RoPE frequency */
 } gb_llm_info;
 void gb_llm_get_info(const gb_llm *m, gb_llm_info *out);
 

@@ -1,5 +1,5 @@
 /* glassbox info — what a GGUF file holds: architecture, parameter count, tensor types (count
- * and bytes per type), every metadata key (strings cut at 200 bytes, arrays summarised as
+ * and bytes per type), the RoPE scaling when the file has any, every metadata key (strings cut at 200 bytes, arrays summarised as
  * type, length and first elements) and the file's SHA-256. Optimizer moments of a training
  * checkpoint (glassbox.adamw_*) are counted apart from the parameters. */
 #include <cjson/cJSON.h>
@@ -15,8 +15,8 @@
 static const char *info_help =
     "usage: glassbox info FILE [--json]\n"
     "\n"
-    "Describes a GGUF file: architecture, parameter count, tensor types, metadata (arrays\n"
-    "summarised), SHA-256 of the file.\n"
+    "Describes a GGUF file: architecture, parameter count, tensor types, RoPE scaling (when\n"
+    "present), metadata (arrays summarised), SHA-256 of the file.\n"
     "\n"
     "  --json          one JSON object on stdout instead of text\n"
     "  --threads N     accepted for symmetry (info does not compute)\n"
@@ -107,6 +107,78 @@ static void value_text(const gb_gguf *g, int64_t i, char *buf, size_t size) {
     }
 }
 
+/* RoPE scaling as llama.cpp reads it: `<arch>.rope.scaling.type` (absent: linear), the factor
+ * (`rope.scaling.factor`, else `rope.scale_linear`), `rope.scaling.original_context_length`
+ * and the per-dimension `rope_freqs.weight`. */
+typedef struct {
+    int present;           /* any of the keys or the tensor */
+    char type[40];
+    int has_factor;
+    double factor;
+    int64_t orig_ctx;      /* 0: absent */
+    int64_t n_freqs;       /* elements of rope_freqs.weight, 0: absent */
+    double freqs_min, freqs_max; /* when F32 */
+    const char *freqs_type;
+} rope_info;
+
+static void read_rope_info(const gb_gguf *g, gb_gguf_str arch, rope_info *r) {
+    memset(r, 0, sizeof *r);
+    char key[160];
+    gb_gguf_str s;
+    snprintf(r->type, sizeof r->type, "linear (default)");
+    snprintf(key, sizeof key, "%.*s.rope.scaling.type", (int)(arch.len < 64 ? arch.len : 64), arch.ptr);
+    if (gb_gguf_find_key(g, key) >= 0) {
+        r->present = 1;
+        r->type[0] = 0;
+        if (gb_gguf_get_str(g, key, &s)) snprintf(r->type, sizeof r->type, "(not a string)");
+        else put_str(r->type, sizeof r->type, s, 24);
+    }
+    static const char *const factor_keys[] = {"rope.scaling.factor", "rope.scale_linear"};
+    for (int k = 0; k < 2 && !r->has_factor; k++) {
+        snprintf(key, sizeof key, "%.*s.%s", (int)(arch.len < 64 ? arch.len : 64), arch.ptr, factor_keys[k]);
+        if (gb_gguf_find_key(g, key) >= 0 && !gb_gguf_get_float(g, key, &r->factor)) r->has_factor = r->present = 1;
+    }
+    snprintf(key, sizeof key, "%.*s.rope.scaling.original_context_length", (int)(arch.len < 64 ? arch.len : 64),
+             arch.ptr);
+    if (gb_gguf_find_key(g, key) >= 0 && !gb_gguf_get_int(g, key, &r->orig_ctx)) r->present = 1;
+    const gb_gguf_tensor *t = gb_gguf_find_tensor(g, "rope_freqs.weight");
+    if (t) {
+        r->present = 1;
+        r->n_freqs = t->n_elements;
+        r->freqs_type = gb_ggml_type_name(t->type);
+        if (t->type == GB_GGML_F32) {
+            const float *f = t->data;
+            r->freqs_min = r->freqs_max = f[0];
+            for (int64_t i = 1; i < t->n_elements; i++) {
+                if (f[i] < r->freqs_min) r->freqs_min = f[i];
+                if (f[i] > r->freqs_max) r->freqs_max = f[i];
+            }
+        }
+    }
+}
+
+/* One line: "linear, factor 2 (positions / 2); rope_freqs.weight: 64 factors 1 .. 8" */
+static void rope_text(const rope_info *r, char *buf, size_t size) {
+    int linear = !strncmp(r->type, "linear", 6), none = !strcmp(r->type, "none");
+    size_t o = (size_t)snprintf(buf, size, "%s", r->type);
+    if (r->has_factor && o < size) {
+        o += (size_t)snprintf(buf + o, size - o, ", factor %g", r->factor);
+        if (linear && r->factor > 0 && r->factor != 1 && o < size)
+            o += (size_t)snprintf(buf + o, size - o, " (positions / %g)", r->factor);
+        if (none && o < size) o += (size_t)snprintf(buf + o, size - o, " (ignored)");
+    }
+    if (!linear && !none && o < size) o += (size_t)snprintf(buf + o, size - o, " (glassbox cannot run this type)");
+    if (r->orig_ctx && o < size) o += (size_t)snprintf(buf + o, size - o, ", original context %lld", (long long)r->orig_ctx);
+    if (r->n_freqs && o < size) {
+        if (r->freqs_type && !strcmp(r->freqs_type, "F32"))
+            snprintf(buf + o, size - o, "; rope_freqs.weight: %lld factors %g .. %g", (long long)r->n_freqs,
+                     r->freqs_min, r->freqs_max);
+        else
+            snprintf(buf + o, size - o, "; rope_freqs.weight: %lld values of type %s", (long long)r->n_freqs,
+                     r->freqs_type ? r->freqs_type : "?");
+    }
+}
+
 int gb_cmd_info(int argc, char **argv) {
     const char *cmd = "info";
     int json = 0;
@@ -154,6 +226,8 @@ int gb_cmd_info(int argc, char **argv) {
     gb_gguf_str arch = {"?", 1};
     gb_gguf_get_str(g, "general.architecture", &arch);
     char val[2048];
+    rope_info rope;
+    read_rope_info(g, arch, &rope);
 
     if (json) {
         cJSON *o = cJSON_CreateObject(), *types = cJSON_CreateObject(), *meta = cJSON_CreateObject();
@@ -173,6 +247,16 @@ int gb_cmd_info(int argc, char **argv) {
             cJSON_AddItemToObject(types, gb_ggml_type_name((uint32_t)t), e);
         }
         cJSON_AddItemToObject(o, "tensor_types", types);
+        if (rope.present) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "type", !strcmp(rope.type, "linear (default)") ? "linear" : rope.type);
+            if (rope.has_factor) cJSON_AddNumberToObject(r, "factor", rope.factor);
+            if (rope.orig_ctx) cJSON_AddNumberToObject(r, "original_context_length", (double)rope.orig_ctx);
+            if (rope.n_freqs) cJSON_AddNumberToObject(r, "rope_freqs", (double)rope.n_freqs);
+            rope_text(&rope, val, sizeof val);
+            cJSON_AddStringToObject(r, "text", val);
+            cJSON_AddItemToObject(o, "rope_scaling", r);
+        }
         for (int64_t i = 0; i < gb_gguf_n_kv(g); i++) {
             value_text(g, i, val, sizeof val);
             gb_gguf_type ty = gb_gguf_kv_type(g, i);
@@ -204,7 +288,12 @@ int gb_cmd_info(int argc, char **argv) {
         printf("tensor types ");
         for (int t = 0; t < GB_GGML_TYPE_COUNT; t++)
             if (count[t]) printf(" %s: %lld (%.1f MB)", gb_ggml_type_name((uint32_t)t), (long long)count[t], (double)bytes[t] / 1e6);
-        printf("\nmetadata\n");
+        printf("\n");
+        if (rope.present) {
+            rope_text(&rope, val, sizeof val);
+            printf("rope scaling  %s\n", val);
+        }
+        printf("metadata\n");
         for (int64_t i = 0; i < gb_gguf_n_kv(g); i++) {
             value_text(g, i, val, sizeof val);
             printf("  %-42s %s\n", gb_gguf_key(g, i), val);

@@ -6,7 +6,9 @@
  * stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K) and are multiplied in place; 1-D
  * tensors (norms, biases) that are not F32 are converted once. `output.weight` absent means
  * the output projection is token_embd (tied). Fused `attn_qkv` (gpt2) and separate
- * `attn_q/k/v` (llama) are both accepted for either architecture.
+ * `attn_q/k/v` (llama) are both accepted for either architecture. RoPE scaling as llama.cpp
+ * applies it: linear (`rope.scaling.factor`) and per-dimension `rope_freqs.weight`, folded into
+ * the cos/sin tables at load; other scaling types are refused (read_rope_scaling).
  *
  * Eval, per block (x is the residual stream, rows = tokens of the batch):
  *   xb = norm(x); q,k,v = xb·Wᵀ (+b); rope(q, k) (llama); cache[pos..] = k, v
@@ -150,6 +152,51 @@ static gb_status hp_float(gb_llm *m, const char *key, double def, float *out) {
     return GB_OK;
 }
 
+/* RoPE scaling as llama.cpp reads it (llama-model.cpp load_hparams, llama-context.cpp): an
+ * absent rope.scaling.type means "linear"; the factor is rope.scaling.factor, else the older
+ * rope.scale_linear, 0 or absent meaning 1; freq_scale = 1/factor, and "none" forces it to 1.
+ * Angles are then pos·freq_scale·base^(-2i/d) (ggml's rope_yarn with ext_factor 0). "yarn",
+ * "longrope" and anything else need more than freq_scale: refused, as is an attn_factor != 1
+ * (it scales cos and sin). */
+static gb_status read_rope_scaling(gb_llm *m) {
+    char key[128];
+    gb_status rc;
+    m->rope_scaling = "linear";
+    m->rope_freq_scale = 1.0f;
+    snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch);
+    if (gb_gguf_find_key(m->g, key) >= 0) {
+        gb_gguf_str st;
+        if ((rc = gb_gguf_get_str(m->g, key, &st))) return rc;
+        if (gb_gguf_str_eq(st, "none")) m->rope_scaling = "none";
+        else if (!gb_gguf_str_eq(st, "linear")) {
+            char got[40];
+            size_t n = 0;
+            for (; n < st.len && n < 32; n++) got[n] = st.ptr[n] > 32 && st.ptr[n] < 127 ? st.ptr[n] : '?';
+            got[n] = 0;
+            return fmt_err(m, "%s = '%s': %s RoPE scaling is not supported (glassbox applies none, linear and "
+                              "rope_freqs.weight)", key, got, gb_gguf_str_eq(st, "yarn") ? "YaRN" : "this type of");
+        }
+    }
+    static const char *const factor_keys[] = {"rope.scaling.factor", "rope.scale_linear"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(key, sizeof key, "%s.%s", m->arch, factor_keys[k]);
+        if (gb_gguf_find_key(m->g, key) < 0) continue;
+        double f;
+        if ((rc = gb_gguf_get_float(m->g, key, &f))) return rc;
+        if (!isfinite(f) || f < 0 || f > 1e6) return fmt_err(m, "metadata %s = %g is out of range (0 or a factor > 0)", key, f);
+        if (f > 0 && strcmp(m->rope_scaling, "none") != 0)
+            m->rope_freq_scale = 1.0f / (float)f;
+        break;
+    }
+    snprintf(key, sizeof key, "%s.rope.scaling.attn_factor", m->arch);
+    if (gb_gguf_find_key(m->g, key) >= 0) {
+        double af;
+        if ((rc = gb_gguf_get_float(m->g, key, &af))) return rc;
+        if (af != 1.0) return fmt_err(m, "%s = %g: a RoPE attention factor other than 1 is not supported", key, af);
+    }
+    return GB_OK;
+}
+
 static gb_status read_hparams(gb_llm *m) {
     gb_gguf_str a;
     gb_status rc = gb_gguf_get_str(m->g, "general.architecture", &a);
@@ -186,20 +233,45 @@ static gb_status read_hparams(gb_llm *m) {
         if ((rc = hp_int(m, "rope.dimension_count", 2, m->HS, m->HS, &v))) return rc;
         if (v % 2) return fmt_err(m, "rope.dimension_count is odd");
         m->rope_dim = (int)v;
-        /* RoPE scaling (linear, YaRN) is not applied yet: refuse rather than run it wrong */
-        char key[128];
-        snprintf(key, sizeof key, "%s.rope.scaling.type", m->arch);
-        gb_gguf_str st;
-        if (gb_gguf_find_key(m->g, key) >= 0 && !gb_gguf_get_str(m->g, key, &st) && !gb_gguf_str_eq(st, "none"))
-            return fmt_err(m, "%s: RoPE scaling is not supported yet%s", key, "");
+        if ((rc = read_rope_scaling(m))) return rc;
     } else {
         if ((rc = hp_float(m, "attention.layer_norm_epsilon", 1e-5, &m->eps))) return rc;
     }
     return GB_OK;
 }
 
+/* rope_freqs.weight (Llama 3.1's per-dimension factors, as llama.cpp's LLM_TENSOR_ROPE_FREQS):
+ * optional, F32 of shape [rope_dim/2]; ggml divides the angle of pair i by element i. */
+static gb_status get_rope_freqs(gb_llm *m) {
+    const char *name = "rope_freqs.weight";
+    const gb_gguf_tensor *t = gb_gguf_find_tensor(m->g, name);
+    if (!t) return GB_OK;
+    const int64_t half = m->rope_dim / 2;
+    if (t->type != GB_GGML_F32 || t->n_dims != 1 || t->ne[0] != half) {
+        char got[96] = "[";
+        for (int d = 0; d < (int)t->n_dims && d < 4; d++) {
+            size_t o = strlen(got);
+            snprintf(got + o, sizeof got - o, "%s%lld", d ? ", " : "", (long long)t->ne[d]);
+        }
+        size_t o = strlen(got);
+        snprintf(got + o, sizeof got - o, "]");
+        return fmt_err(m, "tensor %s should be F32 of shape [%lld] (rope.dimension_count / 2), not %s %s", name,
+                       (long long)half, type_name(t->type), got);
+    }
+    const float *f = t->data;
+    for (int64_t i = 0; i < half; i++)
+        if (!isfinite(f[i]) || !(f[i] > 0))
+            return fmt_err(m, "tensor %s: element %lld is %g; frequency factors must be finite and > 0", name,
+                           (long long)i, (double)f[i]);
+    m->rope_freqs = f;
+    m->weight_bytes += t->nbytes;
+    m->n_params += t->n_elements;
+    return GB_OK;
+}
+
 static gb_status map_tensors(gb_llm *m) {
     gb_status rc;
+    if (m->rope && (rc = get_rope_freqs(m))) return rc;
     const gb_gguf_tensor *te = gb_gguf_find_tensor(m->g, "token_embd.weight");
     if (!te) return fmt_err(m, "tensor %s is missing", "token_embd.weight");
     if (te->n_dims != 2 || te->ne[0] != m->C || te->ne[1] < 1 || te->ne[1] > (1 << 24))
@@ -290,12 +362,17 @@ static gb_status alloc_state(gb_llm *m) {
         m->rope_cos = alloc_f(m, (size_t)m->n_ctx * half, &rc);
         m->rope_sin = alloc_f(m, (size_t)m->n_ctx * half, &rc);
         if (rc) return rc;
-        /* in double, as the training model's tables */
+        /* in double, as the training model's tables; angle = pos·freq_scale·base^(-2i/d) / ff_i
+         * (ggml's rope with ext_factor 0). Left to right, so that with freq_scale 1/2 position
+         * 2p gives position p's bits, and ff_i = 2 gives freq_scale 1/2's. */
+        const double fs = (double)m->rope_freq_scale;
         for (int64_t t = 0; t < m->n_ctx; t++)
             for (size_t i = 0; i < half; i++) {
                 double freq = pow((double)m->rope_theta, -2.0 * (double)i / m->rope_dim);
-                m->rope_cos[(size_t)t * half + i] = (float)cos((double)t * freq);
-                m->rope_sin[(size_t)t * half + i] = (float)sin((double)t * freq);
+                double a = (double)t * fs * freq;
+                if (m->rope_freqs) a /= (double)m->rope_freqs[i];
+                m->rope_cos[(size_t)t * half + i] = (float)cos(a);
+                m->rope_sin[(size_t)t * half + i] = (float)sin(a);
             }
     }
     if (!rc) memset(m->k_cache, 0, kv * sizeof(float)), memset(m->v_cache, 0, kv * sizeof(float));
@@ -376,6 +453,9 @@ void gb_llm_get_info(const gb_llm *m, gb_llm_info *out) {
     uint64_t pos = m->position_embd.data ? m->position_embd.row_bytes * (uint64_t)m->n_ctx_train : 0;
     out->weight_bytes_per_token = m->weight_bytes - emb - pos + (m->tied ? emb : 0);
     out->kv_bytes_per_pos = 2 * (uint64_t)m->n_layer * (uint64_t)m->KVC * sizeof(float);
+    out->rope_scaling = m->rope ? m->rope_scaling : "none";
+    out->rope_freq_scale = m->rope ? m->rope_freq_scale : 1.0f;
+    out->rope_freqs = m->rope_freqs != NULL;
 }
 
 /* ---------------------------------------------------------------- eval */

@@ -39,6 +39,9 @@ struct gb_llm {
     int n_layer, C, NH, NKV, HS, KVC, F, V, rope_dim;
     int64_t n_ctx, n_ctx_train, n_batch;
     float eps, rope_theta;
+    float rope_freq_scale;      /* llama.cpp's freq_scale = 1/rope.scaling.factor (1: unscaled) */
+    const char *rope_scaling;   /* "none" or "linear" (the rope.scaling.type applied) */
+    const float *rope_freqs;    /* (rope_dim/2) rope_freqs.weight: frequency i divided by it; or NULL */
     int64_t n_params;
     uint64_t weight_bytes;  /* tensor bytes in the file */
 
