@@ -60,11 +60,27 @@ typedef struct gb_llm_info {
 } gb_llm_info;
 void gb_llm_get_info(const gb_llm *m, gb_llm_info *out);
 
-/* Writes `in` (GGUF) to `out` with every 2-D weight matrix in `type` (F16, BF16, Q8_0, Q4_0,
- * Q4_K, Q6_K, or F32); 1-D tensors (norms, biases) stay F32, as llama.cpp does. Matrices
- * whose rows are not a multiple of the type's block size keep F32 (named on stderr when
- * verbose). Metadata is copied (general.file_type updated); atomic write
- * (src/infer/llm_quantize.c). */
+/* llama.cpp's LLAMA_FTYPE_* numbers (general.file_type) for the files glassbox writes. */
+typedef enum gb_llm_ftype {
+    GB_FTYPE_ALL_F32 = 0,
+    GB_FTYPE_MOSTLY_F16 = 1,
+    GB_FTYPE_MOSTLY_Q4_0 = 2,
+    GB_FTYPE_MOSTLY_Q8_0 = 7,
+    GB_FTYPE_MOSTLY_Q4_K_S = 14, /* Q4_K, output Q6_K */
+    GB_FTYPE_MOSTLY_Q4_K_M = 15, /* Q4_K, output Q6_K, attn_v/ffn_down Q6_K on 1 layer in 3 or so */
+    GB_FTYPE_MOSTLY_Q6_K = 18,
+    GB_FTYPE_MOSTLY_BF16 = 32,
+} gb_llm_ftype;
+
+/* Writes `in` (GGUF) to `out` with its 2-D weight matrices in the types llama.cpp's
+ * llama_tensor_get_type gives for `ftype` without an importance matrix (the rules and where
+ * glassbox differs: src/infer/llm_quantize.c); 1-D tensors (norms, biases) stay F32, as
+ * llama.cpp does. Matrices whose rows are not a multiple of the type's block size fall back
+ * to Q8_0 or F32 (tensors not in the base type are named on stderr when verbose). Metadata is
+ * copied (general.file_type = ftype); atomic write. An ftype not listed is GB_ERR_ARG. */
+gb_status gb_llm_quantize_ftype(const char *in, const char *out, gb_llm_ftype ftype, int verbose);
+/* The same with the file type of one tensor type (F16, BF16, Q8_0, Q4_0, Q4_K → Q4_K_S, Q6_K,
+ * F32). */
 gb_status gb_llm_quantize(const char *in, const char *out, uint32_t type, int verbose);
 
 /* ---- sampling (src/infer/sampler.c) ---- */

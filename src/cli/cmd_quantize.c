@@ -1,6 +1,6 @@
-/* glassbox quantize — IN.gguf to OUT.gguf with every weight matrix in one type
- * (gb_llm_quantize: norms and biases stay F32, the output projection Q6_K for the 4-bit
- * types, as llama.cpp does; metadata copied; atomic write). */
+/* glassbox quantize — IN.gguf to OUT.gguf with the weight matrices in one type or llama.cpp's
+ * Q4_K_M mix (gb_llm_quantize_ftype: norms and biases stay F32, the output projection Q6_K for
+ * the 4-bit types, as llama.cpp does; metadata copied; atomic write). */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,10 +13,12 @@ static const char *quantize_help =
     "usage: glassbox quantize IN.gguf OUT.gguf --type TYPE [options]\n"
     "\n"
     "Writes a copy of a GGUF model with its 2-D weight matrices in TYPE. Norms and biases stay\n"
-    "F32; the output projection becomes Q6_K for q4_0 and q4_k (as llama.cpp does); matrices whose\n"
-    "rows do not fit the type's block size fall back to Q8_0 or F32.\n"
+    "F32; the output projection becomes Q6_K for q4_0, q4_k_s and q4_k_m (as llama.cpp does);\n"
+    "q4_k_m is llama.cpp's Q4_K_M mix: Q4_K, with attn_v and ffn_down Q6_K on the first and last\n"
+    "eighth of the layers and every third between (fused attn_qkv Q6_K where llama.cpp has Q5_K).\n"
+    "Matrices whose rows do not fit the type's block size fall back to Q8_0 or F32.\n"
     "\n"
-    "  --type T        q8_0, q4_0, q4_k, q6_k, f16, bf16 or f32\n"
+    "  --type T        q8_0, q4_0, q4_k_m, q4_k_s (or q4_k), q6_k, f16, bf16 or f32\n"
     "  --verbose       name the tensors that get another type\n"
     "  --threads N     compute threads (default: one per core)\n"
     "  -h, --help      show this help\n";
@@ -46,21 +48,26 @@ int gb_cmd_quantize(int argc, char **argv) {
     if (argc - optind != 2) return gb_cli_usage_error(cmd, "IN.gguf and OUT.gguf are required");
     if (!type) return gb_cli_usage_error(cmd, "--type is required");
     static const struct {
-        const char *name;
-        uint32_t type;
-    } types[] = {{"q8_0", GB_GGML_Q8_0}, {"q4_0", GB_GGML_Q4_0}, {"q4_k", GB_GGML_Q4_K}, {"q6_k", GB_GGML_Q6_K},
-                 {"f16", GB_GGML_F16},   {"bf16", GB_GGML_BF16}, {"f32", GB_GGML_F32}};
+        const char *name, *label;
+        gb_llm_ftype ftype;
+    } types[] = {{"q8_0", "Q8_0", GB_FTYPE_MOSTLY_Q8_0},     {"q4_0", "Q4_0", GB_FTYPE_MOSTLY_Q4_0},
+                 {"q4_k_m", "Q4_K_M", GB_FTYPE_MOSTLY_Q4_K_M}, {"q4_k_s", "Q4_K_S", GB_FTYPE_MOSTLY_Q4_K_S},
+                 {"q4_k", "Q4_K_S", GB_FTYPE_MOSTLY_Q4_K_S},   {"q6_k", "Q6_K", GB_FTYPE_MOSTLY_Q6_K},
+                 {"f16", "F16", GB_FTYPE_MOSTLY_F16},          {"bf16", "BF16", GB_FTYPE_MOSTLY_BF16},
+                 {"f32", "F32", GB_FTYPE_ALL_F32}};
     int t = -1;
     for (int i = 0; i < (int)(sizeof types / sizeof *types); i++)
         if (!strcasecmp(type, types[i].name)) t = i;
-    if (t < 0) return gb_cli_usage_error(cmd, "--type wants q8_0, q4_0, q4_k, q6_k, f16, bf16 or f32, not '%s'", type);
+    if (t < 0)
+        return gb_cli_usage_error(cmd, "--type wants q8_0, q4_0, q4_k_m, q4_k_s (q4_k), q6_k, f16, bf16 or f32, not '%s'",
+                                  type);
     const char *in = argv[optind], *out = argv[optind + 1];
     double t0 = gb_time_now();
-    gb_status rc = gb_llm_quantize(in, out, types[t].type, verbose);
+    gb_status rc = gb_llm_quantize_ftype(in, out, types[t].ftype, verbose);
     if (rc) return gb_cli_fail(rc);
     gb_gguf *g = NULL;
     if (!gb_gguf_open(&g, out)) {
-        printf("%s: %s, %.1f MB (%.1f s)\n", out, gb_ggml_type_name(types[t].type), (double)gb_gguf_file_size(g) / 1e6,
+        printf("%s: %s, %.1f MB (%.1f s)\n", out, types[t].label, (double)gb_gguf_file_size(g) / 1e6,
                gb_time_now() - t0);
         gb_gguf_close(g);
     }
