@@ -312,6 +312,39 @@ void gb_gelu_backward(float *restrict dinp, const float *restrict in, const floa
     }
 }
 
+#define ELT_CHUNK 4096 /* elements per task of the element-wise loops */
+
+void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n) {
+    int v = simd();
+    const int64_t n_chunks = (n + ELT_CHUNK - 1) / ELT_CHUNK;
+#pragma omp parallel for schedule(static) if (n_chunks > 1)
+    for (int64_t c = 0; c < n_chunks; c++) {
+        const int64_t i0 = c * ELT_CHUNK, i1 = i0 + ELT_CHUNK < n ? i0 + ELT_CHUNK : n;
+#ifdef GB_KERNELS_X86
+        if (v) {
+            gb_silu_mul_inplace_avx2(g + i0, u + i0, i1 - i0);
+            continue;
+        }
+#endif
+        (void)v;
+        for (int64_t i = i0; i < i1; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
+}
+
+void gb_softmax_row(float *x, int n) {
+#ifdef GB_KERNELS_X86
+    if (simd()) {
+        gb_softmax_scaled_avx2(x, gb_logsumexp_avx2(x, n), 1.0f, n);
+        return;
+    }
+#endif
+    float mx = -INFINITY, sum = 0;
+    for (int j = 0; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+    for (int j = 0; j < n; j++) sum += (x[j] = expf(x[j] - mx));
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++) x[j] *= inv;
+}
+
 void gb_swiglu_forward(float *restrict out, const float *restrict in, int64_t N, int F) {
     int v = simd();
 #pragma omp parallel for schedule(static)

@@ -77,6 +77,11 @@ void gb_gelu_forward(float *restrict out, const float *restrict in, int64_t n);
 void gb_gelu_backward(float *restrict dinp, const float *restrict in, const float *restrict dout,
                       int64_t n);
 
+/* g (n) = silu(g) · u in place (inference's SwiGLU on separate gate and up rows); threaded */
+void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n);
+/* x (n) = softmax(x) in place, one row (single-threaded: callers split rows) */
+void gb_softmax_row(float *x, int n);
+
 /* out (N,F) = silu(in[:, :F]) * in[:, F:]   with in (N, 2F) = [gate | up] */
 void gb_swiglu_forward(float *restrict out, const float *restrict in, int64_t N, int F);
 /* dinp (N,2F) = [∂/∂gate | ∂/∂up]   (overwritten) */

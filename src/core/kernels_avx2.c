@@ -133,6 +133,13 @@ TGT void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g,
     }
 }
 
+TGT void gb_silu_mul_inplace_avx2(float *g, const float *restrict u, int64_t n) {
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256 gv = ldm(g + i, n - i), uv = ldm(u + i, n - i);
+        stm(g + i, n - i, _mm256_mul_ps(_mm256_mul_ps(gv, sigmoid256(gv)), uv));
+    }
+}
+
 TGT void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const float *restrict g,
                                  const float *restrict u, const float *restrict dout, int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);

@@ -25,6 +25,8 @@ void gb_gelu_backward_avx2(float *restrict dinp, const float *restrict in,
 /* out (n) = silu(g) · u */
 void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g, const float *restrict u,
                             int64_t n);
+/* g (n) = silu(g) · u in place */
+void gb_silu_mul_inplace_avx2(float *g, const float *restrict u, int64_t n);
 /* dg, du (n) of out = silu(g) · u */
 void gb_swiglu_backward_avx2(float *restrict dg, float *restrict du, const float *restrict g,
                              const float *restrict u, const float *restrict dout, int64_t n);

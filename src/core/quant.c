@@ -570,6 +570,8 @@ static const quant_kernels kernels_scalar = {
     gb_vec_dot_f32_ref,
     fp16_from_f32_scalar,
     fp16_to_f32_scalar,
+    gb_qg_tile_scalar,
+    gb_qg_pack_row_scalar,
 };
 
 static const quant_kernels *active;
@@ -624,6 +626,9 @@ int gb_quant_use(gb_quant_isa isa) {
 }
 
 const char *gb_quant_kernel_name(void) { return get_kernels()->name; }
+
+qg_tile_fn gb_quant_tile_fn(void) { return get_kernels()->qg_tile; }
+qg_pack_fn gb_quant_pack_fn(void) { return get_kernels()->qg_pack; }
 
 void gb_fp16_from_f32_row(uint16_t *restrict dst, const float *restrict src, int64_t n) {
     get_kernels()->fp16_from_f32(dst, src, n);

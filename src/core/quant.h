@@ -163,6 +163,16 @@ gb_status gb_quant_matvec(uint32_t type, const void *restrict W, const float *re
 gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *restrict X,
                           float *restrict out, int64_t M, int64_t n_rows, int64_t n_cols);
 
+/* out (M, n_rows) = X (M, n_cols) · Wᵀ in 8-bit integer arithmetic: the fast prefill product
+ * for gb_quant_gemm_supported types (Q8_0, Q4_0, Q4_K, Q6_K). X is quantized to Q8_0 per
+ * 32-element block, so the result equals the exact product of W with those quantized rows up
+ * to float rounding (not gb_quant_matmul's bits). Independent of the thread count.
+ * GB_ERR_ARG for another type or a bad shape, GB_ERR_NOMEM without scratch memory (about
+ * 1.5·M·n_cols bytes plus a small panel per thread). */
+int gb_quant_gemm_supported(uint32_t type);
+gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                        int64_t M, int64_t n_rows, int64_t n_cols);
+
 /* Frees the calling thread's cached activation buffer. */
 void gb_quant_release(void);
 

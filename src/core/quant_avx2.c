@@ -264,7 +264,7 @@ TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, i
 
 const quant_kernels gb_quant_kernels_avx2 = {
     "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0,      dot_q4_K,    dot_q6_K,
-    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32,
+    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
 };
 
 #endif

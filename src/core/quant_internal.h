@@ -4,6 +4,7 @@
 #define GLASSBOX_CORE_QUANT_INTERNAL_H
 
 #include "core/quant.h"
+#include "core/quant_gemm.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define QUANT_X86 1
@@ -22,7 +23,13 @@ typedef struct {
     float (*dot_f32)(int64_t n, const float *restrict w, const float *restrict x);
     void (*fp16_from_f32)(uint16_t *restrict dst, const float *restrict src, int64_t n);
     void (*fp16_to_f32)(float *restrict dst, const uint16_t *restrict src, int64_t n);
+    qg_tile_fn qg_tile; /* prefill tile and activation packer (quant_gemm.h) */
+    qg_pack_fn qg_pack;
 } quant_kernels;
+
+/* The selected ISA's prefill tile and packer. */
+qg_tile_fn gb_quant_tile_fn(void);
+qg_pack_fn gb_quant_pack_fn(void);
 
 #ifdef QUANT_X86
 extern const quant_kernels gb_quant_kernels_avx2;

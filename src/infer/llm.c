@@ -475,6 +475,10 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
     if (M < DEQ_MIN_ROWS) {
         gb_status rc = gb_quant_matmul(w->type, w->data, in, out, M, N, K);
         if (rc) return rc;
+    } else if (gb_quant_gemm_supported(w->type)) {
+        /* integer products: faster than dequantizing to fp32 (src/core/quant_gemm.c) */
+        gb_status rc = gb_quant_gemm(w->type, w->data, in, out, M, N, K);
+        if (rc) return rc;
     } else {
         /* panels of weight rows dequantized once, multiplied by every activation row */
         int64_t pr = (int64_t)(m->deq_floats / (size_t)K);
@@ -533,11 +537,7 @@ static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t 
         for (int64_t i = 0; i < M; i++) {
             float *r = S + i * n;
             const int64_t nk = pos + i + 1;
-            float mx = -INFINITY, sum = 0;
-            for (int64_t j = 0; j < nk; j++) mx = r[j] > mx ? r[j] : mx;
-            for (int64_t j = 0; j < nk; j++) sum += (r[j] = expf(r[j] - mx));
-            const float inv = 1.0f / sum;
-            for (int64_t j = 0; j < nk; j++) r[j] *= inv;
+            gb_softmax_row(r, (int)nk);
             for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
         }
         gb_sgemm(0, 0, M, HS, n, 1.0f, S, n, vc + (size_t)g * HS, KVC, 0.0f, m->att + (size_t)h * HS, C);
@@ -636,10 +636,7 @@ static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_
         if (m->swiglu) {
             if ((rc = linear(m, m->hb, m->xb, &L->gate, L->gate_b, M)) || (rc = linear(m, m->hb2, m->xb, &L->up, L->up_b, M)))
                 return rc;
-            for (int64_t i = 0; i < M * F; i++) {
-                const float g = m->hb[i];
-                m->hb[i] = g / (1.0f + expf(-g)) * m->hb2[i];
-            }
+            gb_silu_mul_inplace(m->hb, m->hb2, M * F);
         } else {
             if ((rc = linear(m, m->hb2, m->xb, &L->up, L->up_b, M))) return rc;
             gb_gelu_forward(m->hb, m->hb2, M * F);

@@ -1,0 +1,185 @@
+/* glassbox — AVX2 tiles of the quantized prefill product (layouts in quant_gemm.h).
+ *
+ * Lane c of every vector is activation row c of the column group, so a block's integer sums
+ * come out of VPMADDWD already whole — no horizontal reductions — and the float steps are the
+ * scalar tile's, lane by lane: the same bits.
+ *
+ * Ranges (activation codes in [−127, 127], all the Q8_0 quantizer makes):
+ *   4-bit codes: a VPMADDUBSW pair sum is ≤ 2·15·127 = 3810, so the eight 4-element groups of
+ *     a block add up in int16 (≤ 30480) before one VPMADDWD widens them;
+ *   6-bit codes: ≤ 2·63·127 = 16002 per pair sum, two groups at a time in int16;
+ *   8-bit codes: VPMADDUBSW takes |w| and x with w's sign (≤ 2·128·127 = 32512), widened at
+ *     once. */
+#include "core/quant_gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#define TGT __attribute__((target("avx2,fma,f16c")))
+
+/* The 4 codes of weight group g broadcast to every lane. */
+TGT static inline __m256i bcast4(const uint8_t *q) {
+    int32_t v;
+    memcpy(&v, q, 4);
+    return _mm256_set1_epi32(v);
+}
+
+TGT static inline __m256i xgroup(const qg_xblk *x, int g) {
+    return _mm256_load_si256((const __m256i *)(x->q + 32 * g));
+}
+
+TGT static inline __m256 widen(__m256i s16) {
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+}
+
+/* acc = fma(isum, sc·dx, acc); acc = fma(mn, xs, acc) — the scalar tile's two steps. */
+TGT static inline __m256 scale_add(__m256 acc, __m256 isum, float sc, __m256 dx, float mn, __m256 xs) {
+    acc = _mm256_fmadd_ps(isum, _mm256_mul_ps(_mm256_set1_ps(sc), dx), acc);
+    return _mm256_fmadd_ps(_mm256_set1_ps(mn), xs, acc);
+}
+
+/* Lane c of f[r] to out[c·ldo + r]: a 4×8 transpose in registers, then a 4-float store per
+ * activation row (through a buffer for an edge tile). */
+TGT static void store_tile(const __m256 f[QG_RM], float *restrict out, int64_t ldo, int nr, int nc) {
+    const __m256 t0 = _mm256_unpacklo_ps(f[0], f[1]), t1 = _mm256_unpackhi_ps(f[0], f[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(f[2], f[3]), t3 = _mm256_unpackhi_ps(f[2], f[3]);
+    const __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                         _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+    for (int c = 0; c < nc; c++) {
+        const __m128 v = c < 4 ? _mm256_castps256_ps128(u[c]) : _mm256_extractf128_ps(u[c - 4], 1);
+        if (nr == QG_RM) {
+            _mm_storeu_ps(out + c * ldo, v);
+        } else {
+            float b[4];
+            _mm_storeu_ps(b, v);
+            memcpy(out + c * ldo, b, (size_t)nr * sizeof(float));
+        }
+    }
+}
+
+TGT static void tile_u4(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                        float *restrict out, int64_t ldo, int nr, int nc) {
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    for (int64_t b = 0; b < nb; b++, w += QG_RM, x++) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < 8; g++) {
+            const __m256i xv = xgroup(x, g);
+            a0 = _mm256_add_epi16(a0, _mm256_maddubs_epi16(bcast4(w[0].q + 4 * g), xv));
+            a1 = _mm256_add_epi16(a1, _mm256_maddubs_epi16(bcast4(w[1].q + 4 * g), xv));
+            a2 = _mm256_add_epi16(a2, _mm256_maddubs_epi16(bcast4(w[2].q + 4 * g), xv));
+            a3 = _mm256_add_epi16(a3, _mm256_maddubs_epi16(bcast4(w[3].q + 4 * g), xv));
+        }
+        const __m256 dx = _mm256_load_ps(x->dx), xs = _mm256_load_ps(x->xs);
+        f0 = scale_add(f0, widen(a0), w[0].sc[0], dx, w[0].mn[0], xs);
+        f1 = scale_add(f1, widen(a1), w[1].sc[0], dx, w[1].mn[0], xs);
+        f2 = scale_add(f2, widen(a2), w[2].sc[0], dx, w[2].mn[0], xs);
+        f3 = scale_add(f3, widen(a3), w[3].sc[0], dx, w[3].mn[0], xs);
+    }
+    const __m256 f[QG_RM] = {f0, f1, f2, f3};
+    store_tile(f, out, ldo, nr, nc);
+}
+
+/* Σ over the 16 elements of half h (groups 4h .. 4h+3) of row r, widened to int32 then float. */
+TGT static inline __m256 half_u6(const qg_wblk *w, const __m256i xv[4], int h) {
+    const uint8_t *q = w->q + 16 * h;
+    __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(bcast4(q), xv[0]), _mm256_maddubs_epi16(bcast4(q + 4), xv[1]));
+    __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(bcast4(q + 8), xv[2]), _mm256_maddubs_epi16(bcast4(q + 12), xv[3]));
+    const __m256i one = _mm256_set1_epi16(1);
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(s, one), _mm256_madd_epi16(t, one)));
+}
+
+TGT static void tile_u6(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                        float *restrict out, int64_t ldo, int nr, int nc) {
+    __m256 f[QG_RM] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++, w += QG_RM, x++) {
+        const __m256 dx = _mm256_load_ps(x->dx);
+        for (int h = 0; h < 2; h++) {
+            const __m256i xv[4] = {xgroup(x, 4 * h), xgroup(x, 4 * h + 1), xgroup(x, 4 * h + 2), xgroup(x, 4 * h + 3)};
+            const __m256 xs = _mm256_load_ps(h ? x->xs1 : x->xs0);
+            for (int r = 0; r < QG_RM; r++) f[r] = scale_add(f[r], half_u6(w + r, xv, h), w[r].sc[h], dx, w[r].mn[h], xs);
+        }
+    }
+    store_tile(f, out, ldo, nr, nc);
+}
+
+TGT static inline __m256i dot_s8(__m256i acc, const uint8_t *q, __m256i xv) {
+    const __m256i wv = bcast4(q);
+    const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+TGT static void tile_s8(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                        float *restrict out, int64_t ldo, int nr, int nc) {
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+    for (int64_t b = 0; b < nb; b++, w += QG_RM, x++) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < 8; g++) {
+            const __m256i xv = xgroup(x, g);
+            a0 = dot_s8(a0, w[0].q + 4 * g, xv);
+            a1 = dot_s8(a1, w[1].q + 4 * g, xv);
+            a2 = dot_s8(a2, w[2].q + 4 * g, xv);
+            a3 = dot_s8(a3, w[3].q + 4 * g, xv);
+        }
+        const __m256 dx = _mm256_load_ps(x->dx);
+        f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a0), _mm256_mul_ps(_mm256_set1_ps(w[0].sc[0]), dx), f0);
+        f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a1), _mm256_mul_ps(_mm256_set1_ps(w[1].sc[0]), dx), f1);
+        f2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a2), _mm256_mul_ps(_mm256_set1_ps(w[2].sc[0]), dx), f2);
+        f3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a3), _mm256_mul_ps(_mm256_set1_ps(w[3].sc[0]), dx), f3);
+    }
+    const __m256 f[QG_RM] = {f0, f1, f2, f3};
+    store_tile(f, out, ldo, nr, nc);
+}
+
+/* roundf on 8 lanes: halves away from zero (trunc, then ±1 where the dropped part is ≥ ½). */
+TGT static inline __m256i round_away(__m256 t) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 tr = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(t, tr)), half, _CMP_GE_OQ);
+    const __m256 step = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(t, sign), one));
+    return _mm256_cvttps_epi32(_mm256_add_ps(tr, step));
+}
+
+TGT void gb_qg_pack_row_avx2(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < nb; b++, x += 32) {
+        const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
+                     v3 = _mm256_loadu_ps(x + 24);
+        const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                       _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float d = _mm_cvtss_f32(h) / 127, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const __m256 vid = _mm256_set1_ps(id);
+        const __m256i c0 = round_away(_mm256_mul_ps(v0, vid)), c1 = round_away(_mm256_mul_ps(v1, vid)),
+                      c2 = round_away(_mm256_mul_ps(v2, vid)), c3 = round_away(_mm256_mul_ps(v3, vid));
+        /* packs interleave 128-bit lanes; the permutation puts codes 0..31 back in order */
+        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+        const __m256i q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        int32_t g4[8];
+        _mm256_storeu_si256((__m256i *)g4, q);
+        for (int g = 0; g < 8; g++) memcpy(o[b].q + 32 * g + 4 * c, &g4[g], 4);
+        __m256i lo = _mm256_add_epi32(c0, c1), hi = _mm256_add_epi32(c2, c3);
+        __m128i s = _mm_hadd_epi32(_mm_add_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1)),
+                                   _mm_add_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1)));
+        s = _mm_hadd_epi32(s, s); /* (s0, s1, s0, s1) */
+        const int s0 = _mm_cvtsi128_si32(s), s1 = _mm_extract_epi32(s, 1);
+        const float dx = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+        o[b].dx[c] = dx;
+        o[b].xs[c] = dx * (float)(s0 + s1);
+        o[b].xs0[c] = dx * (float)s0;
+        o[b].xs1[c] = dx * (float)s1;
+    }
+}
+
+TGT void gb_qg_tile_avx2(qg_kind kind, int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                         float *restrict out, int64_t ldo, int nr, int nc) {
+    switch (kind) {
+    case QG_U4: tile_u4(nb, w, x, out, ldo, nr, nc); break;
+    case QG_U6: tile_u6(nb, w, x, out, ldo, nr, nc); break;
+    case QG_S8: tile_s8(nb, w, x, out, ldo, nr, nc); break;
+    }
+}
+
+#endif
