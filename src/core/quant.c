@@ -572,6 +572,7 @@ static const quant_kernels kernels_scalar = {
     fp16_to_f32_scalar,
     gb_qg_tile_scalar,
     gb_qg_pack_row_scalar,
+    gb_quantize_row_q8_0,
 };
 
 static const quant_kernels *active;
@@ -729,7 +730,7 @@ uint32_t gb_quant_vec_dot_type(uint32_t type) {
 void gb_quant_quantize_act(uint32_t vec_dot_type, void *restrict dst, const float *restrict src,
                            int64_t n) {
     switch (vec_dot_type) {
-    case GB_GGML_Q8_0: gb_quantize_row_q8_0(dst, src, n); break;
+    case GB_GGML_Q8_0: get_kernels()->quantize_q8_0(dst, src, n); break;
     case GB_GGML_Q8_K: gb_quantize_row_q8_K(dst, src, n); break;
     default: memcpy(dst, src, (size_t)n * sizeof(float)); break;
     }
@@ -762,6 +763,16 @@ void gb_quant_release(void) {
     free(act_buf);
     act_buf = NULL;
     act_cap = 0;
+}
+
+/* Decode streams the weights once from memory; asking for a row PF_ROWS ahead keeps more
+ * cache-line reads in flight than the hardware prefetcher alone, so the integer work of the
+ * current row overlaps the memory reads of the next ones. */
+#ifndef PF_ROWS
+#define PF_ROWS 0
+#endif
+static inline void prefetch_row(const char *p, size_t bytes) {
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 0);
 }
 
 /* Rows per tile in matmul: a tile's weights stay in cache while every activation row passes. */
@@ -806,9 +817,11 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
             const int64_t t1 = t0 + MM_TILE < r1 ? t0 + MM_TILE : r1;
             for (int64_t m = 0; m < M; m++) {
                 const void *a = (const char *)act + (size_t)m * arow;
-                for (int64_t r = t0; r < t1; r++)
+                for (int64_t r = t0; r < t1; r++) {
+                    if (PF_ROWS && m == 0 && r + PF_ROWS < r1) prefetch_row((const char *)W + (size_t)(r + PF_ROWS) * wrow, wrow);
                     out[m * n_rows + r] =
                         dot_with(k, type, (const char *)W + (size_t)r * wrow, a, n_cols);
+                }
             }
         }
     }

@@ -13,6 +13,7 @@
 
 #ifdef QUANT_X86
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define TGT __attribute__((target("avx2,fma,f16c")))
@@ -66,6 +67,50 @@ TGT static inline __m128 scale4(uint16_t w0, uint16_t w1, uint16_t w2, uint16_t 
     __m128 dw = _mm_cvtph_ps(_mm_setr_epi16((short)w0, (short)w1, (short)w2, (short)w3, 0, 0, 0, 0));
     __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)x0, (short)x1, (short)x2, (short)x3, 0, 0, 0, 0));
     return _mm_mul_ps(dw, dx);
+}
+
+/* roundf on 8 lanes: halves away from zero (trunc, then ±1 where the dropped part is ≥ ½). */
+TGT static inline __m256i round_away(__m256 t) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 tr = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(t, tr)), half, _CMP_GE_OQ);
+    const __m256 step = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(t, sign), one));
+    return _mm256_cvttps_epi32(_mm256_add_ps(tr, step));
+}
+
+/* gb_quantize_row_q8_0's bits: the same max, scale and rounding per block; a block holding a
+ * NaN or an infinity goes to the scalar code, whose NaN order and conversions decide it. */
+TGT void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+    for (int64_t b = 0; b < n / GB_QK8_0; b++, x += GB_QK8_0) {
+        const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
+                     v3 = _mm256_loadu_ps(x + 24);
+        const __m256 a0 = _mm256_andnot_ps(sign, v0), a1 = _mm256_andnot_ps(sign, v1),
+                     a2 = _mm256_andnot_ps(sign, v2), a3 = _mm256_andnot_ps(sign, v3);
+        /* |v| < inf is false for NaN and ±inf */
+        const __m256 fin = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(a0, inf, _CMP_LT_OQ), _mm256_cmp_ps(a1, inf, _CMP_LT_OQ)),
+                                         _mm256_and_ps(_mm256_cmp_ps(a2, inf, _CMP_LT_OQ), _mm256_cmp_ps(a3, inf, _CMP_LT_OQ)));
+        if (_mm256_movemask_ps(fin) != 0xff) {
+            gb_quantize_row_q8_0(y + b, x, GB_QK8_0);
+            continue;
+        }
+        const __m256 m = _mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float d = _mm_cvtss_f32(h) / 127, id = d != 0.0f ? 1.0f / d : 0.0f;
+        if (!(id < INFINITY)) { /* a subnormal scale: 1/d overflows, x·id may be ±inf or NaN */
+            gb_quantize_row_q8_0(y + b, x, GB_QK8_0);
+            continue;
+        }
+        const __m256 vid = _mm256_set1_ps(id);
+        const __m256i c0 = round_away(_mm256_mul_ps(v0, vid)), c1 = round_away(_mm256_mul_ps(v1, vid)),
+                      c2 = round_away(_mm256_mul_ps(v2, vid)), c3 = round_away(_mm256_mul_ps(v3, vid));
+        /* packs interleave 128-bit lanes; the permutation puts codes 0..31 back in order */
+        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+        _mm256_storeu_si256((__m256i *)y[b].qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        y[b].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+    }
 }
 
 TGT static float dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x) {
@@ -264,7 +309,7 @@ TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, i
 
 const quant_kernels gb_quant_kernels_avx2 = {
     "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0,      dot_q4_K,    dot_q6_K,
-    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
+    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2, gb_quantize_row_q8_0_avx2,
 };
 
 #endif

@@ -11,6 +11,7 @@
  *   8-bit codes: VPMADDUBSW takes |w| and x with w's sign (≤ 2·128·127 = 32512), widened at
  *     once. */
 #include "core/quant_gemm.h"
+#include "core/quant_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -131,41 +132,21 @@ TGT static void tile_s8(int64_t nb, const qg_wblk *restrict w, const qg_xblk *re
     store_tile(f, out, ldo, nr, nc);
 }
 
-/* roundf on 8 lanes: halves away from zero (trunc, then ±1 where the dropped part is ≥ ½). */
-TGT static inline __m256i round_away(__m256 t) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
-    const __m256 tr = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(t, tr)), half, _CMP_GE_OQ);
-    const __m256 step = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(t, sign), one));
-    return _mm256_cvttps_epi32(_mm256_add_ps(tr, step));
-}
-
 TGT void gb_qg_pack_row_avx2(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < nb; b++, x += 32) {
-        const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
-                     v3 = _mm256_loadu_ps(x + 24);
-        const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                       _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_movehdup_ps(h));
-        const float d = _mm_cvtss_f32(h) / 127, id = d != 0.0f ? 1.0f / d : 0.0f;
-        const __m256 vid = _mm256_set1_ps(id);
-        const __m256i c0 = round_away(_mm256_mul_ps(v0, vid)), c1 = round_away(_mm256_mul_ps(v1, vid)),
-                      c2 = round_away(_mm256_mul_ps(v2, vid)), c3 = round_away(_mm256_mul_ps(v3, vid));
-        /* packs interleave 128-bit lanes; the permutation puts codes 0..31 back in order */
-        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
-        const __m256i q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        gb_block_q8_0 q;
+        gb_quantize_row_q8_0_avx2(&q, x, 32);
+        const __m256i codes = _mm256_loadu_si256((const __m256i *)q.qs);
         int32_t g4[8];
-        _mm256_storeu_si256((__m256i *)g4, q);
+        _mm256_storeu_si256((__m256i *)g4, codes);
         for (int g = 0; g < 8; g++) memcpy(o[b].q + 32 * g + 4 * c, &g4[g], 4);
-        __m256i lo = _mm256_add_epi32(c0, c1), hi = _mm256_add_epi32(c2, c3);
-        __m128i s = _mm_hadd_epi32(_mm_add_epi32(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1)),
-                                   _mm_add_epi32(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1)));
-        s = _mm_hadd_epi32(s, s); /* (s0, s1, s0, s1) */
-        const int s0 = _mm_cvtsi128_si32(s), s1 = _mm_extract_epi32(s, 1);
-        const float dx = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+        /* Σ codes of each half: bytes widened by VPMADDUBSW with ones, then summed */
+        const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), codes);
+        const __m128i s32 = _mm_madd_epi16(_mm_hadd_epi16(_mm256_castsi256_si128(s16), _mm256_extracti128_si256(s16, 1)),
+                                           _mm_set1_epi16(1)); /* (lo0+lo1, lo2+lo3, hi0+hi1, hi2+hi3) */
+        const __m128i h = _mm_hadd_epi32(s32, s32);
+        const int s0 = _mm_cvtsi128_si32(h), s1 = _mm_extract_epi32(h, 1);
+        const float dx = _cvtsh_ss(q.d);
         o[b].dx[c] = dx;
         o[b].xs[c] = dx * (float)(s0 + s1);
         o[b].xs0[c] = dx * (float)s0;

@@ -25,6 +25,7 @@ typedef struct {
     void (*fp16_to_f32)(float *restrict dst, const uint16_t *restrict src, int64_t n);
     qg_tile_fn qg_tile; /* prefill tile and activation packer (quant_gemm.h) */
     qg_pack_fn qg_pack;
+    void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 } quant_kernels;
 
 /* The selected ISA's prefill tile and packer. */
@@ -33,6 +34,8 @@ qg_pack_fn gb_quant_pack_fn(void);
 
 #ifdef QUANT_X86
 extern const quant_kernels gb_quant_kernels_avx2;
+/* gb_quantize_row_q8_0, same bits (non-finite blocks are handed to it) */
+void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 #endif
 
 /* Q4_K's packed 6-bit scale and min of sub-block j (0..7). */

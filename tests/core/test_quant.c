@@ -3,6 +3,7 @@
  * reference (bit for bit for the quantized dots), dot products against dequantize-then-dot,
  * and matvec/matmul (thread-count independent, argument errors). The byte-for-byte comparison
  * with ggml itself is in test_quant_ggml.c. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -519,4 +520,37 @@ TEST(core_quant_matvec_threads) {
     gb_threads_set(saved);
     gb_quant_release();
     free(W), free(X), free(o1), free(o2), free(ov), free(wq), free(xq);
+}
+
+/* The AVX2 Q8_0 activation quantizer against gb_quantize_row_q8_0, bit for bit: Gaussian rows,
+ * rounding ties, tiny and huge magnitudes, zeros, subnormals, and blocks with NaN or ±inf
+ * (which it hands to the scalar code). */
+TEST(core_quant_act_q8_0_simd_equals_scalar) {
+    if (!has_avx2()) {
+        gb_test_skip("no AVX2+FMA+F16C on this CPU");
+        return;
+    }
+    gb_rng r;
+    gb_rng_seed(&r, 77);
+    enum { NB = 64, N = NB * 32 };
+    static float x[N];
+    static gb_block_q8_0 a[NB], b[NB];
+    int bad = 0;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < N; i++) {
+            const int blk = i / 32, kind = (blk + round) % 8;
+            float v = gb_rng_normal(&r);
+            if (kind == 1) v = i % 32 == 0 ? 127.0f : (float)((int)(gb_rng_u64(&r) % 253) - 126) + 0.5f;
+            if (kind == 2) v *= 1e-30f;
+            if (kind == 3) v *= 1e30f;
+            if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
+            if (kind == 5) v *= 1e-41f; /* subnormal */
+            if (kind == 6 && i % 32 == (round % 32)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
+            x[i] = v;
+        }
+        gb_quantize_row_q8_0(a, x, N);
+        gb_quant_quantize_act(GB_GGML_Q8_0, b, x, N);
+        bad += memcmp(a, b, sizeof a) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
 }
