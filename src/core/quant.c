@@ -558,11 +558,25 @@ float gb_vec_dot_f32_ref(int64_t n, const float *restrict w, const float *restri
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
+static float dot_q8_0_t_scalar(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x,
+                               const float *restrict xd) {
+    (void)xd;
+    return gb_vec_dot_q8_0_q8_0_ref(n, w, x);
+}
+
+static float dot_q4_0_t_scalar(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x,
+                               const float *restrict xd, const int32_t *restrict xs) {
+    (void)xd, (void)xs;
+    return gb_vec_dot_q4_0_q8_0_ref(n, w, x);
+}
+
 static const quant_kernels kernels_scalar = {
     "scalar",
     GB_QUANT_SCALAR,
     gb_vec_dot_q8_0_q8_0_ref,
     gb_vec_dot_q4_0_q8_0_ref,
+    dot_q8_0_t_scalar,
+    dot_q4_0_t_scalar,
     gb_vec_dot_q4_K_q8_K_ref,
     gb_vec_dot_q6_K_q8_K_ref,
     gb_vec_dot_f16_f32_ref,
@@ -778,6 +792,38 @@ static inline void prefetch_row(const char *p, size_t bytes) {
 /* Rows per tile in matmul: a tile's weights stay in cache while every activation row passes. */
 #define MM_TILE 8
 
+/* Bytes of one quantized activation row in matmul: the blocks, then for Q8_0 the side table
+ * (float scale and int32 code sum per block) that the *_t kernels read. */
+static size_t act_row_bytes(uint32_t vt, int64_t n) {
+    size_t b = gb_quant_row_size(vt, n);
+    if (vt == GB_GGML_Q8_0) b = (b + 7) / 8 * 8 + (size_t)(n / GB_QK8_0) * (sizeof(float) + sizeof(int32_t));
+    return b;
+}
+
+static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n) {
+    gb_quant_quantize_act(vt, dst, src, n);
+    if (vt != GB_GGML_Q8_0) return;
+    const int64_t nb = n / GB_QK8_0;
+    const gb_block_q8_0 *q = dst;
+    float *xd = (float *)((char *)dst + (gb_quant_row_size(vt, n) + 7) / 8 * 8);
+    int32_t *xs = (int32_t *)(xd + nb);
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t s = 0;
+        for (int j = 0; j < GB_QK8_0; j++) s += q[b].qs[j];
+        xd[b] = gb_fp16_to_fp32(q[b].d), xs[b] = s;
+    }
+}
+
+static inline float dot_act(const quant_kernels *k, uint32_t type, const void *restrict w, const void *restrict x,
+                            int64_t n) {
+    if (type == GB_GGML_Q8_0 || type == GB_GGML_Q4_0) {
+        const float *xd = (const float *)((const char *)x + (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8);
+        if (type == GB_GGML_Q8_0) return k->dot_q8_0_t(n, w, x, xd);
+        return k->dot_q4_0_t(n, w, x, xd, (const int32_t *)(xd + n / GB_QK8_0));
+    }
+    return dot_with(k, type, w, x, n);
+}
+
 gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *restrict X,
                           float *restrict out, int64_t M, int64_t n_rows, int64_t n_cols) {
     gb_status rc = check_row(type, n_cols, 0);
@@ -789,7 +835,7 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
     const void *act = X;
     size_t arow = (size_t)n_cols * sizeof(float);
     if (vt != GB_GGML_F32) { /* quantize the activations once */
-        arow = gb_quant_row_size(vt, n_cols);
+        arow = act_row_bytes(vt, n_cols);
         if ((uint64_t)M > SIZE_MAX / (arow ? arow : 1))
             return gb_errorf(GB_ERR_NOMEM, "matmul: %lld activation rows overflow", (long long)M);
         size_t need = (size_t)M * arow;
@@ -799,8 +845,7 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
             act_buf = p;
             act_cap = need;
         }
-        for (int64_t m = 0; m < M; m++)
-            gb_quant_quantize_act(vt, (char *)act_buf + (size_t)m * arow, X + m * n_cols, n_cols);
+        for (int64_t m = 0; m < M; m++) quantize_act_row(vt, (char *)act_buf + (size_t)m * arow, X + m * n_cols, n_cols);
         act = act_buf;
     }
     const quant_kernels *k = get_kernels();
@@ -819,8 +864,7 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
                 const void *a = (const char *)act + (size_t)m * arow;
                 for (int64_t r = t0; r < t1; r++) {
                     if (PF_ROWS && m == 0 && r + PF_ROWS < r1) prefetch_row((const char *)W + (size_t)(r + PF_ROWS) * wrow, wrow);
-                    out[m * n_rows + r] =
-                        dot_with(k, type, (const char *)W + (size_t)r * wrow, a, n_cols);
+                    out[m * n_rows + r] = dot_act(k, type, (const char *)W + (size_t)r * wrow, a, n_cols);
                 }
             }
         }

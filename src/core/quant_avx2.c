@@ -158,6 +158,69 @@ TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_b
     return (sums[0] + sums[1]) + (sums[2] + sums[3]);
 }
 
+/* The four weight scales of blocks w[0..3] as floats. */
+TGT static inline __m128 dw4(const uint16_t *d0, size_t stride) {
+    const char *p = (const char *)d0;
+    uint16_t a, b, c, e;
+    memcpy(&a, p, 2), memcpy(&b, p + stride, 2), memcpy(&c, p + 2 * stride, 2), memcpy(&e, p + 3 * stride, 2);
+    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)e, 0, 0, 0, 0));
+}
+
+/* dot_q8_0 with the activation scales from the side table: the same bits. */
+TGT static float dot_q8_0_t(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x,
+                            const float *restrict xd) {
+    const int64_t nb = n / GB_QK8_0;
+    __m128 acc = _mm_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 4 <= nb; ib += 4) {
+        const gb_block_q8_0 *a = w + ib, *b = x + ib;
+        __m128i s = hsum4_i32(dot_i8(load32(a[0].qs), load32(b[0].qs)), dot_i8(load32(a[1].qs), load32(b[1].qs)),
+                              dot_i8(load32(a[2].qs), load32(b[2].qs)), dot_i8(load32(a[3].qs), load32(b[3].qs)));
+        __m128 d = _mm_mul_ps(dw4(&a[0].d, sizeof *a), _mm_loadu_ps(xd + ib));
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), d));
+    }
+    float sums[4];
+    _mm_storeu_ps(sums, acc);
+    for (; ib < nb; ib++) {
+        int sumi = hsum_i32(dot_i8(load32(w[ib].qs), load32(x[ib].qs)));
+        sums[ib & 3] += (float)sumi * (f16(w[ib].d) * xd[ib]);
+    }
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
+/* 8 int32 partial sums of Σ q·x over one Q4_0 block, q the unsigned nibbles: the 16 bytes
+ * broadcast to both halves, the high half shifted right by 4, both masked. */
+TGT static inline __m256i dot_u4_blk(const uint8_t *qs, __m256i xv) {
+    const __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    const __m256i q = _mm256_and_si256(_mm256_srlv_epi64(t, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv), _mm256_set1_epi16(1));
+}
+
+/* dot_q4_0 with the side table: Σ (q−8)·x = Σ q·x − 8·Σx with Σx from the table, four blocks
+ * at a time — the same integers and float steps, so the same bits. */
+TGT static float dot_q4_0_t(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x,
+                            const float *restrict xd, const int32_t *restrict xs) {
+    const int64_t nb = n / GB_QK4_0;
+    __m128 acc = _mm_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 4 <= nb; ib += 4) {
+        const gb_block_q4_0 *a = w + ib;
+        const gb_block_q8_0 *b = x + ib;
+        __m128i s = hsum4_i32(dot_u4_blk(a[0].qs, load32(b[0].qs)), dot_u4_blk(a[1].qs, load32(b[1].qs)),
+                              dot_u4_blk(a[2].qs, load32(b[2].qs)), dot_u4_blk(a[3].qs, load32(b[3].qs)));
+        s = _mm_sub_epi32(s, _mm_slli_epi32(_mm_loadu_si128((const __m128i *)(xs + ib)), 3));
+        __m128 d = _mm_mul_ps(dw4(&a[0].d, sizeof *a), _mm_loadu_ps(xd + ib));
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(s), d));
+    }
+    float sums[4];
+    _mm_storeu_ps(sums, acc);
+    for (; ib < nb; ib++) {
+        int sumi = hsum_i32(dot_u4_blk(w[ib].qs, load32(x[ib].qs))) - 8 * xs[ib];
+        sums[ib & 3] += (float)sumi * (f16(w[ib].d) * xd[ib]);
+    }
+    return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
+
 /* Shuffle masks that broadcast int16 lane k of each 128-bit half: k_lo in the low half,
  * k_hi in the high one. */
 #define SPLAT2(lo, hi) \
@@ -308,7 +371,7 @@ TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, i
 }
 
 const quant_kernels gb_quant_kernels_avx2 = {
-    "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0,      dot_q4_K,    dot_q6_K,
+    "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0, dot_q8_0_t, dot_q4_0_t,      dot_q4_K,    dot_q6_K,
     dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2, gb_quantize_row_q8_0_avx2,
 };
 

@@ -16,6 +16,12 @@ typedef struct {
     gb_quant_isa isa;
     float (*dot_q8_0)(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
     float (*dot_q4_0)(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);
+    /* The same products (the same bits) with the activation side table of a matvec: xd[b] the
+     * fp16 scale of x's block b as a float, xs[b] the sum of its codes. */
+    float (*dot_q8_0_t)(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x,
+                        const float *restrict xd);
+    float (*dot_q4_0_t)(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x,
+                        const float *restrict xd, const int32_t *restrict xs);
     float (*dot_q4_K)(int64_t n, const gb_block_q4_K *restrict w, const gb_block_q8_K *restrict x);
     float (*dot_q6_K)(int64_t n, const gb_block_q6_K *restrict w, const gb_block_q8_K *restrict x);
     float (*dot_f16)(int64_t n, const uint16_t *restrict w, const float *restrict x);
