@@ -32,7 +32,8 @@ static const char *init_help =
     "  --ctx N            context length (default: the preset's)\n"
     "  --seed S           weight seed (default 1337)\n"
     "  --type T           f32 (default) or f16\n"
-    "  --tokenizer PATH   GPT-2 style tokenizer files (default data/vocab/gpt2/encoder.json)\n"
+    "  --tokenizer PATH   GPT-2 style tokenizer files (default data/vocab/gpt2/encoder.json, in the\n"
+    "                     working directory or beside the glassbox executable)\n"
     "  --threads N        compute threads (default: one per core)\n"
     "  -h, --help         show this help\n";
 
@@ -118,9 +119,29 @@ done:
     return rc;
 }
 
+/* The default tokenizer: data/vocab/gpt2 under the working directory, else beside the
+ * executable or one directory above it (a checkout's ./glassbox or build/glassbox run from
+ * elsewhere). */
+static const char *default_tokenizer(char *buf, size_t cap) {
+    static const char rel[] = "data/vocab/gpt2/encoder.json";
+    if (access(rel, R_OK) == 0) return rel;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return rel;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return rel;
+    *slash = 0;
+    static const char *const up[] = {"", "/.."};
+    for (int i = 0; i < 2; i++)
+        if ((size_t)snprintf(buf, cap, "%s%s/%s", exe, up[i], rel) < cap && access(buf, R_OK) == 0) return buf;
+    return rel;
+}
+
 int gb_cmd_init(int argc, char **argv) {
     const char *cmd = "init";
-    const char *arch = NULL, *name = NULL, *out = NULL, *type = "f32", *tok_path = "data/vocab/gpt2/encoder.json";
+    char tok_buf[4200];
+    const char *arch = NULL, *name = NULL, *out = NULL, *type = "f32", *tok_path = default_tokenizer(tok_buf, sizeof tok_buf);
     int64_t vocab = 0, ctx = 0, seed = 1337;
     enum { O_ARCH = 256, O_PRESET, O_OUT, O_VOCAB, O_CTX, O_SEED, O_TYPE, O_TOK, O_THREADS };
     static const struct option opts[] = {

@@ -779,16 +779,6 @@ void gb_quant_release(void) {
     act_cap = 0;
 }
 
-/* Decode streams the weights once from memory; asking for a row PF_ROWS ahead keeps more
- * cache-line reads in flight than the hardware prefetcher alone, so the integer work of the
- * current row overlaps the memory reads of the next ones. */
-#ifndef PF_ROWS
-#define PF_ROWS 0
-#endif
-static inline void prefetch_row(const char *p, size_t bytes) {
-    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 0);
-}
-
 /* Rows per tile in matmul: a tile's weights stay in cache while every activation row passes. */
 #define MM_TILE 8
 
@@ -863,7 +853,6 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
             for (int64_t m = 0; m < M; m++) {
                 const void *a = (const char *)act + (size_t)m * arow;
                 for (int64_t r = t0; r < t1; r++) {
-                    if (PF_ROWS && m == 0 && r + PF_ROWS < r1) prefetch_row((const char *)W + (size_t)(r + PF_ROWS) * wrow, wrow);
                     out[m * n_rows + r] = dot_act(k, type, (const char *)W + (size_t)r * wrow, a, n_cols);
                 }
             }
