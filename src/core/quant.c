@@ -774,6 +774,7 @@ static _Thread_local void *act_buf;
 static _Thread_local size_t act_cap;
 
 void gb_quant_release(void) {
+    gb_quant_gemm_release();
     free(act_buf);
     act_buf = NULL;
     act_cap = 0;

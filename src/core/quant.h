@@ -168,12 +168,13 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
  * 32-element block, so the result equals the exact product of W with those quantized rows up
  * to float rounding (not gb_quant_matmul's bits). Independent of the thread count.
  * GB_ERR_ARG for another type or a bad shape, GB_ERR_NOMEM without scratch memory (about
- * 1.5·M·n_cols bytes plus a small panel per thread). */
+ * 1.5·M·n_cols bytes plus a 48·n_cols-byte panel per thread, cached by the calling thread
+ * between calls like matvec's activation buffer). */
 int gb_quant_gemm_supported(uint32_t type);
 gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
                         int64_t M, int64_t n_rows, int64_t n_cols);
 
-/* Frees the calling thread's cached activation buffer. */
+/* Frees the calling thread's cached activation and prefill buffers. */
 void gb_quant_release(void);
 
 /* ---- kernel choice (tests, benchmarks) --------------------------------------------------- */

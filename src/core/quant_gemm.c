@@ -166,6 +166,15 @@ void gb_qg_pack_row_scalar(const float *restrict x, int64_t nb, int c, qg_xblk *
 
 /* ---- the product -------------------------------------------------------------------------- */
 
+static _Thread_local void *scratch;
+static _Thread_local size_t scratch_cap;
+
+void gb_quant_gemm_release(void) {
+    gb_free(scratch);
+    scratch = NULL;
+    scratch_cap = 0;
+}
+
 int gb_quant_gemm_supported(uint32_t type) {
     return type == GB_GGML_Q8_0 || type == GB_GGML_Q4_0 || type == GB_GGML_Q4_K || type == GB_GGML_Q6_K;
 }
@@ -184,28 +193,35 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
     const qg_kind kind = kind_of(type);
     const qg_tile_fn tile = gb_quant_tile_fn();
 
-    size_t xbytes, gbytes;
-    if (!gb_mul_ok((size_t)ng, (size_t)nb * sizeof(qg_xblk), &xbytes))
-        return gb_errorf(GB_ERR_NOMEM, "quant gemm: %lld activation rows overflow", (long long)M);
-    qg_xblk *xp = gb_alloc(xbytes);
-    if (!xp) return GB_ERR_NOMEM;
-    memset(xp, 0, xbytes); /* the rows past M of the last group stay zero */
-    const qg_pack_fn pack = gb_quant_pack_fn();
-    for (int64_t m = 0; m < M; m++) pack(X + m * n_cols, nb, (int)(m % QG_NC), xp + m / QG_NC * nb);
-
+    /* scratch: the packed activations, then one weight panel per thread; the calling
+     * thread's cache, kept between calls (gb_quant_release frees it) */
     const int64_t n_tiles = (n_rows + QG_RM - 1) / QG_RM;
     int nt = gb_threads_get();
     if (nt < 1) nt = 1;
     if (nt > n_tiles) nt = (int)n_tiles;
-    gbytes = (size_t)QG_PANEL * (size_t)nb * sizeof(qg_wblk);
-    int failed = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1) reduction(| : failed)
+    const size_t gbytes = (size_t)QG_PANEL * (size_t)nb * sizeof(qg_wblk);
+    size_t xbytes, pbytes, need;
+    if (!gb_mul_ok((size_t)ng, (size_t)nb * sizeof(qg_xblk), &xbytes) || !gb_mul_ok((size_t)nt, gbytes, &pbytes) ||
+        (need = xbytes + pbytes) < xbytes)
+        return gb_errorf(GB_ERR_NOMEM, "quant gemm: %lld x %lld scratch overflows", (long long)M, (long long)n_cols);
+    if (need > scratch_cap) {
+        gb_free(scratch);
+        scratch_cap = 0;
+        if (!(scratch = gb_alloc(need))) return GB_ERR_NOMEM;
+        scratch_cap = need;
+    }
+    char *const buf = scratch; /* scratch is thread-local: the workers get this pointer */
+    qg_xblk *xp = (qg_xblk *)buf;
+    memset(xp, 0, xbytes); /* the rows past M of the last group stay zero */
+    const qg_pack_fn pack = gb_quant_pack_fn();
+    for (int64_t m = 0; m < M; m++) pack(X + m * n_cols, nb, (int)(m % QG_NC), xp + m / QG_NC * nb);
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
         const int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
-        qg_wblk *panel = gb_alloc(gbytes);
-        if (!panel) failed = 1;
-        for (int64_t p0 = t0; panel && p0 < t1; p0 += QG_PANEL / QG_RM) {
+        qg_wblk *panel = (qg_wblk *)(buf + xbytes + (size_t)ith * gbytes);
+        for (int64_t p0 = t0; p0 < t1; p0 += QG_PANEL / QG_RM) {
             const int64_t p1 = p0 + QG_PANEL / QG_RM < t1 ? p0 + QG_PANEL / QG_RM : t1;
             pack_panel(type, W, wrow, p0 * QG_RM, n_rows, nb, panel);
             for (int64_t g = 0; g < ng; g++)
@@ -215,8 +231,6 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
                          n_rows, nr < QG_RM ? (int)nr : QG_RM, nc < QG_NC ? (int)nc : QG_NC);
                 }
         }
-        gb_free(panel);
     }
-    gb_free(xp);
-    return failed ? gb_errorf(GB_ERR_NOMEM, "quant gemm: no memory for a %zu-byte panel", gbytes) : GB_OK;
+    return GB_OK;
 }

@@ -60,6 +60,9 @@ typedef void (*qg_tile_fn)(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
  * group o (the dx and sums included). */
 typedef void (*qg_pack_fn)(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o);
 
+/* Frees the calling thread's cached prefill scratch (called by gb_quant_release). */
+void gb_quant_gemm_release(void);
+
 void gb_qg_pack_row_scalar(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o);
 void gb_qg_tile_scalar(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
                        const qg_xblk *restrict x, float *restrict out, int64_t ldo, int nr, int nc);

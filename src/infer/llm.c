@@ -15,9 +15,9 @@
  *   att = softmax(q·Kᵀ/√HS, causal over the cache) · V;  x += att·Woᵀ (+b)
  *   xb = norm(x); x += down(gelu(up xb))  or  down(silu(gate xb) · up xb)
  * then logits = norm(x)·Woutᵀ. Decode (one row) multiplies through gb_quant_matvec; a
- * batch of rows through gb_gemm_forward (F32) or, for the other types, through gb_sgemm on
- * panels of weight rows dequantized into a scratch buffer (each weight byte is read once per
- * batch, and the fp32 GEMM runs near its peak). Attention splits (token, head) pairs over
+ * batch of rows through gb_gemm_forward (F32), gb_quant_gemm (the integer types) or, for
+ * F16/BF16, gb_sgemm on panels of weight rows dequantized into a scratch buffer (each weight
+ * byte is read once per batch, and the fp32 GEMM runs near its peak). Attention splits (token, head) pairs over
  * threads by fixed ranges; every output element is summed by one thread in a fixed order, so
  * the bits do not depend on thread timing. Every buffer is sized at load: eval allocates
  * nothing. */
