@@ -29,6 +29,9 @@ typedef struct gb_llm gb_llm;
  * rope.scale_linear) and the optional per-dimension rope_freqs.weight, as llama.cpp applies
  * them; "yarn" or another type is GB_ERR_FORMAT naming the key and value. */
 gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx);
+/* As gb_llm_load, over a GGUF image in memory that the caller keeps alive and unchanged until
+ * gb_llm_free (name is used in messages). */
+gb_status gb_llm_load_mem(gb_llm **out, const void *data, size_t len, const char *name, int64_t n_ctx);
 void gb_llm_free(gb_llm *m); /* NULL is a no-op */
 
 const gb_tokenizer *gb_llm_tokenizer(const gb_llm *m);

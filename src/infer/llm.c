@@ -379,9 +379,28 @@ static gb_status alloc_state(gb_llm *m) {
     return rc;
 }
 
-gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx) {
-    *out = NULL;
+/* Everything after the file is open (m->g set): hyper-parameters, tensors, tokenizer, state. */
+static gb_status load_opened(gb_llm *m, const char *path, int64_t n_ctx) {
     gb_status rc;
+    if ((rc = read_hparams(m))) return rc;
+    if (!(m->layers = calloc((size_t)m->n_layer, sizeof *m->layers))) return gb_errorf(GB_ERR_NOMEM, "out of memory");
+    if ((rc = map_tensors(m))) return rc;
+    if (n_ctx < 0 || n_ctx > m->n_ctx_train)
+        return gb_errorf(GB_ERR_ARG, "%s: a context of %lld is longer than the model's %lld", path, (long long)n_ctx,
+                         (long long)m->n_ctx_train);
+    m->n_ctx = n_ctx ? n_ctx : m->n_ctx_train;
+    m->n_batch = m->n_ctx < N_BATCH ? m->n_ctx : N_BATCH;
+    if (gb_gguf_find_key(m->g, "tokenizer.ggml.model") >= 0) {
+        if ((rc = gb_tokenizer_load_gguf(&m->tok, m->g))) return rc;
+        if (gb_tokenizer_vocab_size(m->tok) > m->V)
+            return gb_errorf(GB_ERR_FORMAT, "%s: the tokenizer's %lld tokens do not fit the model's vocabulary of %d",
+                             path, (long long)gb_tokenizer_vocab_size(m->tok), m->V);
+    }
+    return alloc_state(m);
+}
+
+static gb_status load(gb_llm **out, const char *path, const void *data, size_t len, int64_t n_ctx) {
+    *out = NULL;
     gb_llm *m = calloc(1, sizeof *m);
     if (!m) return gb_errorf(GB_ERR_NOMEM, "out of memory");
     m->owned = calloc(MAX_OWNED, sizeof *m->owned);
@@ -389,33 +408,17 @@ gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx) {
         free(m);
         return gb_errorf(GB_ERR_NOMEM, "out of memory");
     }
-    if ((rc = gb_gguf_open(&m->g, path))) goto done;
-    if ((rc = read_hparams(m))) goto done;
-    if (!(m->layers = calloc((size_t)m->n_layer, sizeof *m->layers))) {
-        rc = gb_errorf(GB_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = map_tensors(m))) goto done;
-    if (n_ctx < 0 || n_ctx > m->n_ctx_train) {
-        rc = gb_errorf(GB_ERR_ARG, "%s: a context of %lld is longer than the model's %lld", path,
-                       (long long)n_ctx, (long long)m->n_ctx_train);
-        goto done;
-    }
-    m->n_ctx = n_ctx ? n_ctx : m->n_ctx_train;
-    m->n_batch = m->n_ctx < N_BATCH ? m->n_ctx : N_BATCH;
-    if (gb_gguf_find_key(m->g, "tokenizer.ggml.model") >= 0) {
-        if ((rc = gb_tokenizer_load_gguf(&m->tok, m->g))) goto done;
-        if (gb_tokenizer_vocab_size(m->tok) > m->V) {
-            rc = gb_errorf(GB_ERR_FORMAT, "%s: the tokenizer's %lld tokens do not fit the model's vocabulary of %d",
-                           path, (long long)gb_tokenizer_vocab_size(m->tok), m->V);
-            goto done;
-        }
-    }
-    rc = alloc_state(m);
-done:
+    gb_status rc = data ? gb_gguf_open_mem(&m->g, data, len, path) : gb_gguf_open(&m->g, path);
+    if (!rc) rc = load_opened(m, path, n_ctx);
     if (rc) gb_llm_free(m);
     else *out = m;
     return rc;
+}
+
+gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx) { return load(out, path, NULL, 0, n_ctx); }
+
+gb_status gb_llm_load_mem(gb_llm **out, const void *data, size_t len, const char *name, int64_t n_ctx) {
+    return load(out, name, data, len, n_ctx);
 }
 
 void gb_llm_free(gb_llm *m) {

@@ -3,6 +3,7 @@
  * (F32), the same logits prefilled at once or decoded token by token, logits close to F32 when
  * quantized, and one-line errors for bad files. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +268,38 @@ TEST(infer_llm_bad_files) {
     CHECK(strstr(gb_last_error(), "256") != NULL);
     free(logits);
     gb_llm_free(m);
+}
+
+/* gb_llm_load_mem over the file's bytes gives the file's logits; a truncated image fails. */
+TEST(infer_llm_load_mem) {
+    gb_model_config c = tiny("llama-tiny", 256, 32);
+    const char *path = gb_test_path("%s/mem.gguf", gb_test_tmpdir());
+    gb_model *tm = write_model(&c, path, 4);
+    REQUIRE(tm);
+    gb_model_free(tm);
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *img = malloc((size_t)len);
+    REQUIRE(img && fread(img, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    uint32_t tok[5] = {1, 7, 42, 200, 3};
+    float a[256], b[256];
+    gb_llm *m1 = NULL, *m2 = NULL;
+    CHECK_OK(gb_llm_load(&m1, path, 16));
+    CHECK_OK(gb_llm_load_mem(&m2, img, (size_t)len, "mem.gguf", 16));
+    if (m1 && m2) {
+        CHECK_OK(gb_llm_eval(m1, tok, 5, 0, a, 0));
+        CHECK_OK(gb_llm_eval(m2, tok, 5, 0, b, 0));
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+    gb_llm_free(m1), gb_llm_free(m2);
+    m2 = NULL;
+    CHECK(gb_llm_load_mem(&m2, img, (size_t)len / 2, "half.gguf", 16) != GB_OK);
+    CHECK(m2 == NULL && strstr(gb_last_error(), "half.gguf") != NULL);
+    free(img);
 }
 
 TEST(infer_llm_tied_output_and_info) {
