@@ -15,7 +15,7 @@ static const gb_command commands[] = {
     {"sample", gb_cmd_sample, "continue a prompt with a trained checkpoint"},
     {"chat", gb_cmd_chat, "chat with a GGUF model in the terminal (chat templates, line editing)"},
     {"init", gb_cmd_init, "write a randomly initialised model (GGUF) for tests and benchmarks"},
-    {"quantize", gb_cmd_quantize, "convert a GGUF model's weights to q8_0, q4_0, q4_k, q6_k, f16, bf16"},
+    {"quantize", gb_cmd_quantize, "convert a GGUF model's weights to q8_0, q4_0, q4_k_m, q4_k_s, q6_k, f16, bf16"},
     {"info", gb_cmd_info, "describe a GGUF file: architecture, parameters, types, metadata, SHA-256"},
     {"perplexity", gb_cmd_perplexity, "perplexity of a GGUF model on a text file"},
     {"generate", gb_cmd_generate, "continue a prompt with a GGUF model (sampling, streaming, tokens/s)"},
