@@ -32,9 +32,10 @@
 
 /* Largest |logit difference| allowed, and the near-tie margin. F32 differs from llama.cpp in
  * summation order and in ggml's approximations (its GELU from an F16 table, rope angles by
- * repeated float products; its KV cache is asked to be F32 too): worst seen 1.2e-3 (llama),
- * 5e-4 (gpt2). Q8_0 also in how activations meet the weights (llama.cpp quantizes them to
- * Q8_0 blocks for every product): worst seen 1.9e-2. */
+ * repeated float products; its KV cache is asked to be F32 too): worst seen 8e-4 (llama),
+ * 7e-4 (gpt2). Q8_0 also in how activations meet the weights (llama.cpp quantizes them to
+ * Q8_0 blocks for every product): worst seen 2.5e-2. The closest top-2 margins along the
+ * path were 0.035 to 0.055, so the near-tie rule is not idle. */
 #define TOL_F32 5e-3
 #define TOL_Q8 5e-2
 
@@ -156,7 +157,8 @@ static const char *trained(const char *arch) {
     snprintf(run, sizeof run, "%s/interop-%s", gb_test_tmpdir(), arch);
     const char *argv[] = {"train", "--data", data, "--out", run, "--arch", arch, "--n-layer", "2", "--d-model", "64",
                           "--n-head", "4", "--n-kv-head", !strcmp(arch, "llama") ? "2" : "4", "--ctx", "64",
-                          "--seq", "32", "--batch", "8", "--steps", "400", "--eval-batches", "2", "--quiet", NULL};
+                          "--seq", "32", "--batch", "8", "--steps", "150", "--lr", "3e-3", "--eval-batches", "2",
+                          "--quiet", NULL};
     char *out = NULL, *err = NULL;
     int rc = gb_test_run(argv, NULL, 0, &out, NULL, &err);
     if (rc != 0) gb_test_fail(__FILE__, __LINE__, "train %s: exit %d: %s", arch, rc, err ? err : "");
@@ -186,7 +188,7 @@ static const char *quantized(const char *model, const char *arch) {
 static void check_tokens(const char *model, const char *ll, const gb_llm *m) {
     long a[512], b[512];
     for (int i = 0; i < N_STR; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "tok %d", i);
         const char *rec = record(ll, key);
         if (!rec) {
@@ -221,7 +223,7 @@ static void check_model(const char *model, const char *tag, double tol) {
     float *logits = NULL, *want = NULL;
     uint32_t gen[N_GEN];
     int n_gen = 0, near_tie = -1;
-    double worst = 0;
+    double worst = 0, min_margin = 1e30;
     CHECK_OK(gb_llm_load(&m, model, 0));
     if (!m) goto done;
     check_tokens(model, ll, m);
@@ -246,7 +248,7 @@ static void check_model(const char *model, const char *tag, double tol) {
     CHECK_OK(gb_llm_eval(m, ids.data, ids.len, 0, logits, 0));
     int64_t pos = ids.len;
     for (int i = 0; i < N_GEN; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "step %d", i);
         const char *rec = record(ll, key);
         if (!rec) break;
@@ -263,18 +265,21 @@ static void check_model(const char *model, const char *tag, double tol) {
                          (long long)n, (long long)V, tok);
             goto done;
         }
-        int64_t top = 0;
+        int64_t top = 0, second = -1;
         for (int64_t j = 0; j < V; j++) {
             double d = fabs((double)logits[j] - (double)want[j]);
             if (d > worst) worst = d;
             if (logits[j] > logits[top]) top = j;
         }
+        for (int64_t j = 0; j < V; j++)
+            if (j != top && (second < 0 || logits[j] > logits[second])) second = j;
+        if (logits[top] - logits[second] < min_margin) min_margin = logits[top] - logits[second];
         if (top != tok) {
             double margin = (double)logits[top] - (double)logits[tok];
             if (margin > tol)
                 gb_test_fail(__FILE__, __LINE__,
-                             "%s: step %d: llama.cpp chose %ld, glassbox's argmax is %lld by %.4g (> %.1g: not a near-tie)",
-                             model, i, tok, (long long)top, margin, tol);
+                             "%s: step %d: llama.cpp chose %ld, glassbox's argmax is %lld by %.4g "
+                             "(> %.1g: not a near-tie)", model, i, tok, (long long)top, margin, tol);
             else if (near_tie < 0)
                 near_tie = i;
         }
@@ -286,7 +291,8 @@ static void check_model(const char *model, const char *tag, double tol) {
             CHECK_OK(gb_llm_eval(m, &t, 1, pos++, logits, 0));
         }
     }
-    if (worst > tol) gb_test_fail(__FILE__, __LINE__, "%s: logits differ from llama.cpp's by %.3g (> %.1g)", model, worst, tol);
+    if (worst > tol)
+        gb_test_fail(__FILE__, __LINE__, "%s: logits differ from llama.cpp's by %.3g (> %.1g)", model, worst, tol);
     CHECK(n_gen > 0);
 
     /* glassbox generate --temp 0 prints llama.cpp's continuation */
@@ -305,8 +311,9 @@ static void check_model(const char *model, const char *tag, double tol) {
         CHECK(out && strlen(out) >= text.len && !memcmp(out, text.data, text.len));
     }
     if (gb_test_failed())
-        fprintf(stderr, "  %s: glassbox generate: '%s', llama.cpp: '%.*s'\n", model, out ? out : "", (int)text.len,
-                (const char *)text.data);
+        fprintf(stderr, "  %s: glassbox generate: '%s', llama.cpp: '%.*s'; largest logit difference %.3g, "
+                "closest top-2 margin %.3g\n", model, out ? out : "", (int)text.len, (const char *)text.data, worst,
+                min_margin);
     free(out), free(err);
 done:
     free(ll), free(logits), free(want);
