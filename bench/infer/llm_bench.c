@@ -5,14 +5,21 @@
  *   decode GB/s = (weight bytes read per token + mean KV bytes read per token) × tok/s
  *   prefill GFLOP/s = 2 × (matrix parameters + attention) per token × tok/s, vs sgemm peak
  *
- *   llm_bench MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 2] [--machine]
+ *   llm_bench MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 2] [--ctx N] [--machine]
  * --machine prints only the bandwidth and peak (run once per bench). One line per thread count:
- *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw */
+ *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw
+ * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
+ * in and the threads started, as llama-bench's warm-up run does), then the memory line: the
+ * process's peak RSS (getrusage ru_maxrss; run one model per process) against the bound
+ *   file size + KV cache (2 · n_layer · n_ctx · n_kv_head · head_dim · 4 bytes) + 64 MiB
+ * for the context the model was loaded with (--ctx, default max(pp, tg)), PASS or FAIL, and
+ * where the anonymous memory goes (the buffers gb_llm allocates at load, from its sizes). */
 #include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/gemm.h"
 #include "glassbox/infer.h"
@@ -84,9 +91,52 @@ static const char *main_type(const gb_llm *m) {
     return gb_ggml_type_name(m->layers[0].down.type);
 }
 
+/* A "Key:   N kB" line of /proc/self/status, in bytes (0 if absent). */
+static double proc_status_bytes(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    double v = 0;
+    size_t n = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':') {
+            v = strtod(line + n + 1, NULL) * 1024.0;
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* The peak-RSS check: ru_maxrss against file + KV + 64 MiB, and the sizes of the buffers
+ * gb_llm_load allocates (mirrors alloc_state in src/infer/llm.c: every one sized at load). */
+static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const double MiB = 1024.0 * 1024.0, f = sizeof(float);
+    double peak = (double)ru.ru_maxrss * 1024.0; /* Linux: KiB */
+    double file = (double)info->file_bytes;
+    double kv = 2.0 * m->n_layer * (double)ctx * m->NKV * m->HS * f;
+    double bound = file + kv + 64 * MiB;
+    double B = (double)m->n_batch, C = m->C, F = m->F, KVC = m->KVC;
+    double qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
+    double act = (4 * B * C + 2 * B * KVC + B * hb + B * F + 2 * B) * f;
+    double n_sc = (double)m->n_score_threads * (double)m->n_ctx;
+    if (m->gemm_attention && B * (double)m->n_ctx > n_sc) n_sc = B * (double)m->n_ctx;
+    double rope = m->rope ? 2.0 * (double)m->n_ctx * (m->rope_dim / 2) * f : 0;
+    double kv_alloc = 2.0 * m->n_layer * (double)m->n_ctx * KVC * f;
+    double bufs = kv_alloc + act + n_sc * f + (double)m->deq_floats * f + rope;
+    printf("%-5s memory | peak RSS %.1f MiB %s bound %.1f MiB = file %.1f + KV %.1f (n_ctx %lld) + 64 | %s | "
+           "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f + batch activations %.1f "
+           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f\n",
+           main_type(m), peak / MiB, peak <= bound ? "<=" : ">", bound / MiB, file / MiB, kv / MiB, (long long)ctx,
+           peak <= bound ? "PASS" : "FAIL", proc_status_bytes("RssFile") / MiB, proc_status_bytes("RssAnon") / MiB,
+           bufs / MiB, kv_alloc / MiB, act / MiB, (long long)m->n_batch, n_sc * f / MiB,
+           (double)m->deq_floats * f / MiB, rope / MiB);
+}
+
 int main(int argc, char **argv) {
     const char *path = NULL;
-    int threads[8] = {1, 2}, nthr = 2, pp = 512, tg = 128, reps = 2, machine = 0, nbw = 0, npk = 0;
+    int threads[8] = {1, 2}, nthr = 2, pp = 512, tg = 128, reps = 2, machine = 0, nbw = 0, npk = 0, n_ctx = 0;
     double bw[8] = {0}, peak[8] = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -105,10 +155,12 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--pp") && i + 1 < argc) pp = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tg") && i + 1 < argc) tg = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) n_ctx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--machine")) machine = 1;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
-            fprintf(stderr, "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] | --machine\n");
+            fprintf(stderr,
+                    "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] [--ctx N] | --machine\n");
             return 2;
         }
     }
@@ -121,6 +173,7 @@ int main(int argc, char **argv) {
     if (!path) return 2;
     gb_llm *m = NULL;
     int64_t ctx = pp > tg ? pp : tg;
+    if (n_ctx > ctx) ctx = n_ctx;
     if (gb_llm_load(&m, path, ctx)) {
         fprintf(stderr, "llm_bench: %s\n", gb_last_error());
         return 1;
@@ -143,6 +196,9 @@ int main(int argc, char **argv) {
     for (int t = 0; t < nthr; t++) {
         gb_threads_set(threads[t]);
         double best_pp = 0, best_tg = 0;
+        /* warm-up, untimed: weights paged in, threads started */
+        int64_t nw = pp < 8 ? pp : 8;
+        if (gb_llm_eval(m, tok, nw, 0, logits, 0) || gb_llm_eval(m, tok, 1, 0, logits, 0)) goto fail;
         for (int r = 0; r < reps; r++) {
             double t0 = gb_time_now();
             if (gb_llm_eval(m, tok, pp, 0, logits, 0)) goto fail;
@@ -166,6 +222,7 @@ int main(int argc, char **argv) {
                info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6);
         fflush(stdout);
     }
+    report_memory(m, &info, ctx);
     gb_llm_free(m);
     free(tok), free(logits);
     return 0;
