@@ -90,17 +90,21 @@ TGT static inline __m256 half_u6(const qg_wblk *w, const __m256i xv[4], int h) {
     return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_madd_epi16(s, one), _mm256_madd_epi16(t, one)));
 }
 
-TGT static void tile_u6(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
-                        float *restrict out, int64_t ldo, int nr, int nc) {
-    __m256 f[QG_RM] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+TGT static void tile_u6(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x, float *restrict out,
+                        int64_t ldo, int nr, int nc) {
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
     for (int64_t b = 0; b < nb; b++, w += QG_RM, x++) {
         const __m256 dx = _mm256_load_ps(x->dx);
         for (int h = 0; h < 2; h++) {
             const __m256i xv[4] = {xgroup(x, 4 * h), xgroup(x, 4 * h + 1), xgroup(x, 4 * h + 2), xgroup(x, 4 * h + 3)};
             const __m256 xs = _mm256_load_ps(h ? x->xs1 : x->xs0);
-            for (int r = 0; r < QG_RM; r++) f[r] = scale_add(f[r], half_u6(w + r, xv, h), w[r].sc[h], dx, w[r].mn[h], xs);
+            f0 = scale_add(f0, half_u6(w + 0, xv, h), w[0].sc[h], dx, w[0].mn[h], xs);
+            f1 = scale_add(f1, half_u6(w + 1, xv, h), w[1].sc[h], dx, w[1].mn[h], xs);
+            f2 = scale_add(f2, half_u6(w + 2, xv, h), w[2].sc[h], dx, w[2].mn[h], xs);
+            f3 = scale_add(f3, half_u6(w + 3, xv, h), w[3].sc[h], dx, w[3].mn[h], xs);
         }
     }
+    const __m256 f[QG_RM] = {f0, f1, f2, f3};
     store_tile(f, out, ldo, nr, nc);
 }
 
