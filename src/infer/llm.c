@@ -37,7 +37,8 @@
 #include "glassbox/sys.h"
 #include "infer/llm_internal.h"
 
-#define N_BATCH 512           /* rows per pass of eval; longer inputs run in chunks */
+#define N_BATCH 512           /* rows per pass of eval at most; longer inputs run in chunks */
+#define ACT_BUDGET ((size_t)32 << 20) /* bytes of per-row activation buffers (batch_rows) */
 #define DEQ_MIN_ROWS 8        /* batches this large dequantize weight panels for sgemm */
 #define DEQ_PANEL_FLOATS (1 << 20) /* 4 MiB panel of dequantized weight rows */
 #define MAX_OWNED 8192
@@ -331,6 +332,32 @@ static float *alloc_f(gb_llm *m, size_t n, gb_status *rc) {
     return p;
 }
 
+/* Whether a prefill multiplies an F16/BF16 matrix (those go through dequantized fp32 panels). */
+static int needs_deq_panel(const gb_llm *m) {
+    const gb_llm_mat *out = &m->output;
+    int any = out->type == GB_GGML_F16 || out->type == GB_GGML_BF16;
+    for (int l = 0; l < m->n_layer; l++) {
+        const gb_llm_layer *L = &m->layers[l];
+        const gb_llm_mat *mats[] = {&L->qkv, &L->q, &L->k, &L->v, &L->attn_out, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            any |= mats[i]->data && (mats[i]->type == GB_GGML_F16 || mats[i]->type == GB_GGML_BF16);
+    }
+    return any;
+}
+
+/* Rows per pass: at most N_BATCH, and few enough that the activation buffers below stay within
+ * ACT_BUDGET bytes (at least 32 rows), so peak memory is the file + KV cache + a bounded
+ * scratch whatever the model's width. */
+static int64_t batch_rows(const gb_llm *m) {
+    const size_t C = (size_t)m->C, F = (size_t)m->F, KVC = (size_t)m->KVC;
+    const size_t qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
+    const size_t row = sizeof(float) * (4 * C + 2 * KVC + hb + F + 2);
+    int64_t b = (int64_t)(ACT_BUDGET / row);
+    if (b < 32) b = 32;
+    if (b > N_BATCH) b = N_BATCH;
+    return m->n_ctx < b ? m->n_ctx : b;
+}
+
 static gb_status alloc_state(gb_llm *m) {
     gb_status rc = GB_OK;
     const size_t B = (size_t)m->n_batch, C = (size_t)m->C, F = (size_t)m->F, KVC = (size_t)m->KVC;
@@ -355,8 +382,10 @@ static gb_status alloc_state(gb_llm *m) {
     m->gemm_attention = B * (size_t)m->n_ctx <= ((size_t)16 << 20);
     if (m->gemm_attention && B * (size_t)m->n_ctx > n_sc) n_sc = B * (size_t)m->n_ctx;
     m->scores = alloc_f(m, n_sc, &rc);
-    m->deq = alloc_f(m, DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16, &rc);
-    m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
+    if (needs_deq_panel(m)) {
+        m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
+        m->deq = alloc_f(m, m->deq_floats, &rc);
+    }
     if (m->rope) {
         size_t half = (size_t)m->rope_dim / 2;
         m->rope_cos = alloc_f(m, (size_t)m->n_ctx * half, &rc);
@@ -389,7 +418,7 @@ static gb_status load_opened(gb_llm *m, const char *path, int64_t n_ctx) {
         return gb_errorf(GB_ERR_ARG, "%s: a context of %lld is longer than the model's %lld", path, (long long)n_ctx,
                          (long long)m->n_ctx_train);
     m->n_ctx = n_ctx ? n_ctx : m->n_ctx_train;
-    m->n_batch = m->n_ctx < N_BATCH ? m->n_ctx : N_BATCH;
+    m->n_batch = batch_rows(m);
     if (gb_gguf_find_key(m->g, "tokenizer.ggml.model") >= 0) {
         if ((rc = gb_tokenizer_load_gguf(&m->tok, m->g))) return rc;
         if (gb_tokenizer_vocab_size(m->tok) > m->V)
