@@ -39,6 +39,10 @@
 
 #define N_BATCH 512           /* rows per pass of eval at most; longer inputs run in chunks */
 #define ACT_BUDGET ((size_t)32 << 20) /* bytes of per-row activation buffers (batch_rows) */
+#define SCORE_FLOATS ((size_t)2 << 20) /* the prefill score matrix: 8 MiB */
+
+static size_t score_floats = SCORE_FLOATS;
+void gb_llm_test_score_floats(size_t n) { score_floats = n ? n : SCORE_FLOATS; }
 #define DEQ_MIN_ROWS 8        /* batches this large dequantize weight panels for sgemm */
 #define DEQ_PANEL_FLOATS (1 << 20) /* 4 MiB panel of dequantized weight rows */
 #define MAX_OWNED 8192
@@ -377,10 +381,13 @@ static gb_status alloc_state(gb_llm *m) {
     m->n_score_threads = omp_get_max_threads();
     if (m->n_score_threads < gb_cores()) m->n_score_threads = gb_cores();
     if (m->n_score_threads < 1) m->n_score_threads = 1;
-    /* prefill attention by GEMM needs a (B, n_ctx) score matrix; past 64 MiB, per-row loops */
+    /* prefill attention by GEMM takes its query rows in chunks whose (rows, n_ctx) score matrix
+     * fits SCORE_FLOATS; a context too long for chunks of DEQ_MIN_ROWS uses per-row loops */
     size_t n_sc = (size_t)m->n_score_threads * (size_t)m->n_ctx;
-    m->gemm_attention = B * (size_t)m->n_ctx <= ((size_t)16 << 20);
-    if (m->gemm_attention && B * (size_t)m->n_ctx > n_sc) n_sc = B * (size_t)m->n_ctx;
+    const size_t cap = score_floats / (size_t)m->n_ctx, gemm_sc = (B < cap ? B : cap) * (size_t)m->n_ctx;
+    m->gemm_attention = gemm_sc >= DEQ_MIN_ROWS * (size_t)m->n_ctx;
+    m->score_rows = (int64_t)(gemm_sc / (size_t)m->n_ctx);
+    if (m->gemm_attention && gemm_sc > n_sc) n_sc = gemm_sc;
     m->scores = alloc_f(m, n_sc, &rc);
     if (needs_deq_panel(m)) {
         m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
@@ -557,22 +564,28 @@ static void rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
 /* Prefill attention by GEMM, one head at a time: S (M, n) = Q_h · K_hᵀ, causal softmax by row,
  * att_h (M, HS) = P · V_h, with n = pos + M keys. */
 static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t M, int64_t pos) {
-    const int64_t n = pos + M, C = m->C, KVC = m->KVC;
+    const int64_t C = m->C, KVC = m->KVC;
     const int HS = m->HS, rep = m->NH / m->NKV;
     const float scale = 1.0f / sqrtf((float)HS);
     float *S = m->scores;
     int nt = n_threads();
-    for (int h = 0; h < m->NH; h++) {
-        const int g = h / rep;
-        gb_sgemm(0, 1, M, n, HS, scale, m->q + (size_t)h * HS, C, kc + (size_t)g * HS, KVC, 0.0f, S, n);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && M * n > 16384)
-        for (int64_t i = 0; i < M; i++) {
-            float *r = S + i * n;
-            const int64_t nk = pos + i + 1;
-            gb_softmax_row(r, (int)nk);
-            for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
+    /* query rows i0..i1 see keys 0 .. pos+i1-1: a chunk's score matrix is (i1-i0, pos+i1) */
+    for (int64_t i0 = 0; i0 < M; i0 += m->score_rows) {
+        const int64_t i1 = i0 + m->score_rows < M ? i0 + m->score_rows : M, mc = i1 - i0, n = pos + i1;
+        for (int h = 0; h < m->NH; h++) {
+            const int g = h / rep;
+            gb_sgemm(0, 1, mc, n, HS, scale, m->q + (size_t)i0 * C + (size_t)h * HS, C, kc + (size_t)g * HS, KVC,
+                     0.0f, S, n);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && mc * n > 16384)
+            for (int64_t i = 0; i < mc; i++) {
+                float *r = S + i * n;
+                const int64_t nk = pos + i0 + i + 1;
+                gb_softmax_row(r, (int)nk);
+                for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
+            }
+            gb_sgemm(0, 0, mc, HS, n, 1.0f, S, n, vc + (size_t)g * HS, KVC, 0.0f,
+                     m->att + (size_t)i0 * C + (size_t)h * HS, C);
         }
-        gb_sgemm(0, 0, M, HS, n, 1.0f, S, n, vc + (size_t)g * HS, KVC, 0.0f, m->att + (size_t)h * HS, C);
     }
 }
 

@@ -60,11 +60,16 @@ struct gb_llm {
     float *hb;                  /* (B, max(2F, C+2·KVC)) */
     float *hb2;                 /* (B, F) */
     float *stat;                /* (2B) norm mean / rstd */
-    float *scores;              /* (n_score_threads, n_ctx), or (B, n_ctx) if gemm_attention */
+    float *scores;              /* (n_score_threads, n_ctx), or (score_rows, n_ctx) if gemm_attention */
+    int64_t score_rows;         /* query rows per chunk of prefill attention by GEMM */
     int gemm_attention;         /* prefill attention through gb_sgemm */
     int n_score_threads;
     float *deq;                 /* dequantized weight panel, deq_floats */
     size_t deq_floats;
 };
+
+/* Tests: the size of the prefill score matrix of models loaded afterwards (0 restores the
+ * default), to exercise attention in query-row chunks without a huge context. */
+void gb_llm_test_score_floats(size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core/quant.h"
 #include "glassbox/gguf.h"
 #include "glassbox/infer.h"
+#include "infer/llm_internal.h"
 #include "glassbox/model.h"
 #include "glassbox/sys.h"
 #include "glassbox/train.h"
@@ -268,6 +269,33 @@ TEST(infer_llm_bad_files) {
     CHECK(strstr(gb_last_error(), "256") != NULL);
     free(logits);
     gb_llm_free(m);
+}
+
+/* Prefill attention in query-row chunks (a score matrix of 8 rows) gives the one-chunk logits. */
+TEST(infer_llm_attention_chunks) {
+    gb_model_config c = tiny("llama-tiny", 256, 64);
+    const char *path = gb_test_path("%s/chunks.gguf", gb_test_tmpdir());
+    gb_model *tm = write_model(&c, path, 5);
+    REQUIRE(tm);
+    gb_model_free(tm);
+    enum { T = 40 };
+    uint32_t tok[T];
+    fill_tokens(tok, NULL, T, 256, 3);
+    float *a = malloc(sizeof(float) * T * 256), *b = malloc(sizeof(float) * T * 256);
+    gb_llm *m1 = NULL, *m2 = NULL;
+    CHECK_OK(gb_llm_load(&m1, path, 0));
+    gb_llm_test_score_floats(8 * 64);
+    CHECK_OK(gb_llm_load(&m2, path, 0));
+    gb_llm_test_score_floats(0);
+    if (m1 && m2) {
+        CHECK(m2->score_rows == 8 && m1->score_rows >= T);
+        CHECK_OK(gb_llm_eval(m1, tok, T, 0, a, 1));
+        CHECK_OK(gb_llm_eval(m2, tok, T, 0, b, 1));
+        double e = rel_max(b, a, (int64_t)T * 256);
+        if (!(e < 1e-6)) gb_test_fail(__FILE__, __LINE__, "chunked attention differs: %g", e);
+    }
+    gb_llm_free(m1), gb_llm_free(m2);
+    free(a), free(b);
 }
 
 /* gb_llm_load_mem over the file's bytes gives the file's logits; a truncated image fails. */
