@@ -331,6 +331,26 @@ void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n) {
     }
 }
 
+void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,
+                      const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
+                      float scale) {
+#ifdef GB_KERNELS_X86
+    if (simd()) {
+        gb_attention_row_avx2(out, scores, q, k, v, n, ld, HS, scale);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < n; j++) {
+        float d = 0;
+        for (int i = 0; i < HS; i++) d += q[i] * k[j * ld + i];
+        scores[j] = d * scale;
+    }
+    gb_softmax_row(scores, (int)n);
+    memset(out, 0, (size_t)HS * sizeof(float));
+    for (int64_t j = 0; j < n; j++)
+        for (int i = 0; i < HS; i++) out[i] += scores[j] * v[j * ld + i];
+}
+
 void gb_softmax_row(float *x, int n) {
 #ifdef GB_KERNELS_X86
     if (simd()) {

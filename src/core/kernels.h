@@ -79,6 +79,12 @@ void gb_gelu_backward(float *restrict dinp, const float *restrict in, const floa
 
 /* g (n) = silu(g) · u in place (inference's SwiGLU on separate gate and up rows); threaded */
 void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n);
+/* One query row against n cached keys (inference decode; single-threaded, callers split
+ * (row, head) pairs): scores[j] = scale·(q·k_j), p = softmax(scores), out = Σ_j p_j·v_j, with
+ * k_j = k + j·ld and v_j = v + j·ld (HS floats each). scores holds n floats of scratch. */
+void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,
+                      const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
+                      float scale);
 /* x (n) = softmax(x) in place, one row (single-threaded: callers split rows) */
 void gb_softmax_row(float *x, int n);
 

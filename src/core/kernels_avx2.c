@@ -133,6 +133,46 @@ TGT void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g,
     }
 }
 
+TGT void gb_attention_row_avx2(float *restrict out, float *restrict scores, const float *restrict q,
+                               const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
+                               float scale) {
+    /* q·k_j: two keys at a time, 8 lanes of the head per FMA, masked tail of the head */
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+        const float *k0 = k + j * ld, *k1 = k0 + ld;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (int i = 0; i < HS; i += 8) {
+            const __m256 qv = ldm(q + i, HS - i);
+            a0 = _mm256_fmadd_ps(qv, ldm(k0 + i, HS - i), a0);
+            a1 = _mm256_fmadd_ps(qv, ldm(k1 + i, HS - i), a1);
+        }
+        scores[j] = hsum(a0) * scale, scores[j + 1] = hsum(a1) * scale;
+    }
+    for (; j < n; j++) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (int i = 0; i < HS; i += 8) a0 = _mm256_fmadd_ps(ldm(q + i, HS - i), ldm(k + j * ld + i, HS - i), a0);
+        scores[j] = hsum(a0) * scale;
+    }
+    gb_softmax_scaled_avx2(scores, gb_logsumexp_avx2(scores, (int)n), 1.0f, (int)n);
+    /* out = Σ p_j v_j, 8 lanes of the head at a time (heads up to 256 in registers) */
+    for (int i0 = 0; i0 < HS; i0 += 32) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        const int w = HS - i0;
+        for (int64_t jj = 0; jj < n; jj++) {
+            const __m256 p = _mm256_set1_ps(scores[jj]);
+            const float *vj = v + jj * ld + i0;
+            o0 = _mm256_fmadd_ps(p, ldm(vj, w), o0);
+            if (w > 8) o1 = _mm256_fmadd_ps(p, ldm(vj + 8, w - 8), o1);
+            if (w > 16) o2 = _mm256_fmadd_ps(p, ldm(vj + 16, w - 16), o2);
+            if (w > 24) o3 = _mm256_fmadd_ps(p, ldm(vj + 24, w - 24), o3);
+        }
+        stm(out + i0, w, o0);
+        if (w > 8) stm(out + i0 + 8, w - 8, o1);
+        if (w > 16) stm(out + i0 + 16, w - 16, o2);
+        if (w > 24) stm(out + i0 + 24, w - 24, o3);
+    }
+}
+
 TGT void gb_silu_mul_inplace_avx2(float *g, const float *restrict u, int64_t n) {
     for (int64_t i = 0; i < n; i += 8) {
         __m256 gv = ldm(g + i, n - i), uv = ldm(u + i, n - i);

@@ -612,22 +612,8 @@ static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
             const int h = (int)(task % NH), g = h / rep;
             const int64_t n = pos + i + 1; /* keys 0 .. pos+i */
             const float *q = m->q + (size_t)i * (size_t)m->C + (size_t)h * HS;
-            float mx = -INFINITY;
-            for (int64_t j = 0; j < n; j++) {
-                float d = gb_quant_vec_dot(GB_GGML_F32, kc + (size_t)j * KVC + (size_t)g * HS, q, HS) * scale;
-                sc[j] = d;
-                if (d > mx) mx = d;
-            }
-            float sum = 0;
-            for (int64_t j = 0; j < n; j++) sum += (sc[j] = expf(sc[j] - mx));
-            const float inv = 1.0f / sum;
-            float *o = m->att + (size_t)i * (size_t)m->C + (size_t)h * HS;
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (int64_t j = 0; j < n; j++) {
-                const float p = sc[j] * inv;
-                const float *v = vc + (size_t)j * KVC + (size_t)g * HS;
-                for (int d = 0; d < HS; d++) o[d] += p * v[d];
-            }
+            gb_attention_row(m->att + (size_t)i * (size_t)m->C + (size_t)h * HS, sc, q, kc + (size_t)g * HS,
+                             vc + (size_t)g * HS, n, KVC, HS, scale);
         }
     }
 }

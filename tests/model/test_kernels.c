@@ -192,6 +192,28 @@ TEST(model_kernels_attention_simd_vs_scalar) {
 
 /* The SIMD kernels give the same bits with 1, 2 and 3 threads (the model-level test covers
  * the composition; this pins each kernel, with sizes that split unevenly). */
+/* Inference's one-row attention over a cache (row stride ld > HS), odd head sizes and key
+ * counts (the two-key loop's tail, the head's masked tail, heads over 32 lanes). */
+TEST(model_kernels_attention_row_simd_vs_scalar) {
+    if (!need_simd()) return;
+    const int heads[] = {1, 7, 8, 32, 33, 64, 80, 128};
+    const int64_t ns[] = {1, 2, 3, 17, 130};
+    for (size_t a = 0; a < sizeof heads / sizeof heads[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+            const int HS = heads[a];
+            const int64_t n = ns[b], ld = HS + 5;
+            float *q = rand_buf(HS, 1.0f, 1 + a), *k = rand_buf(n * ld, 1.0f, 2 + b), *v = rand_buf(n * ld, 1.0f, 3 + a);
+            float *o0 = malloc(sizeof(float) * (size_t)HS), *o1 = malloc(sizeof(float) * (size_t)HS);
+            float *s0 = malloc(sizeof(float) * (size_t)n), *s1 = malloc(sizeof(float) * (size_t)n);
+            const float scale = 1.0f / sqrtf((float)HS);
+            gb_kernels_use_simd(0), gb_attention_row(o0, s0, q, k, v, n, ld, HS, scale);
+            gb_kernels_use_simd(1), gb_attention_row(o1, s1, q, k, v, n, ld, HS, scale);
+            close_rel("attention_row out", o1, o0, HS, 3e-5);
+            close_rel("attention_row p", s1, s0, n, 3e-5);
+            free(q), free(k), free(v), free(o0), free(o1), free(s0), free(s1);
+        }
+}
+
 TEST(model_kernels_simd_threads_bit_identical) {
     if (!need_simd()) return;
     int B = 3, T = 29, NH = 6, NKV = 2, HS = 20, N = B * T, F = 16391 / N + 1, V = 301;
