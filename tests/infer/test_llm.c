@@ -14,6 +14,7 @@
 #include "glassbox/model.h"
 #include "glassbox/sys.h"
 #include "glassbox/train.h"
+#include "model_fixture.h"
 #include "test.h"
 
 static gb_model_config tiny(const char *preset, int V, int n_ctx) {
@@ -22,24 +23,6 @@ static gb_model_config tiny(const char *preset, int V, int n_ctx) {
     c.vocab_size = V;
     c.n_ctx = n_ctx;
     return c;
-}
-
-/* Writes a seeded model of config c to path; returns it (caller frees) */
-static gb_model *write_model(const gb_model_config *c, const char *path, uint64_t seed) {
-    gb_model *m = NULL;
-    if (gb_model_init(&m, c)) return NULL;
-    gb_model_init_weights(m, seed);
-    /* norm weights away from 1 and biases away from 0 so that a misplaced one shows */
-    for (int i = 0; i < m->n_tensors; i++) {
-        const gb_tensor_info *t = &m->tensors[i];
-        if (t->ndim != 1) continue;
-        for (int64_t j = 0; j < t->numel; j++) m->params[t->offset + j] += 0.05f * sinf((float)(j + 3 * i));
-    }
-    if (gb_ckpt_save(path, NULL, m, NULL, NULL, NULL, NULL)) {
-        gb_model_free(m);
-        return NULL;
-    }
-    return m;
 }
 
 static void fill_tokens(uint32_t *tok, int32_t *tok32, int T, int V, uint32_t seed) {
@@ -73,7 +56,7 @@ static void check_against_training(const char *preset, int nkv) {
     gb_model_config c = tiny(preset, 300, 64);
     if (nkv) c.n_kv_head = nkv;
     const char *path = gb_test_path("%s/%s.gguf", gb_test_tmpdir(), preset);
-    gb_model *tm = write_model(&c, path, 7);
+    gb_model *tm = fixture_write_model(&c, path, 7);
     REQUIRE(tm);
     enum { T = 40 };
     uint32_t tok[T];
@@ -133,7 +116,7 @@ TEST(infer_llm_quantized_close_to_f32) {
     gb_model_config c = tiny("llama-tiny", 512, 64);
     c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
     const char *f32 = gb_test_path("%s/q-f32.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, f32, 3);
+    gb_model *tm = fixture_write_model(&c, f32, 3);
     REQUIRE(tm);
     gb_model_free(tm);
     enum { T = 24 };
@@ -240,7 +223,7 @@ TEST(infer_llm_bad_files) {
     gb_model_config c = tiny("llama-tiny", 256, 32);
     c.d_model = 256, c.d_ff = 256;
     const char *good = gb_test_path("%s/bad-base.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, good, 1);
+    gb_model *tm = fixture_write_model(&c, good, 1);
     REQUIRE(tm);
     gb_model_free(tm);
     const char *p = gb_test_path("%s/bad.gguf", gb_test_tmpdir());
@@ -275,7 +258,7 @@ TEST(infer_llm_bad_files) {
 TEST(infer_llm_attention_chunks) {
     gb_model_config c = tiny("llama-tiny", 256, 64);
     const char *path = gb_test_path("%s/chunks.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, path, 5);
+    gb_model *tm = fixture_write_model(&c, path, 5);
     REQUIRE(tm);
     gb_model_free(tm);
     enum { T = 40 };
@@ -302,7 +285,7 @@ TEST(infer_llm_attention_chunks) {
 TEST(infer_llm_load_mem) {
     gb_model_config c = tiny("llama-tiny", 256, 32);
     const char *path = gb_test_path("%s/mem.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, path, 4);
+    gb_model *tm = fixture_write_model(&c, path, 4);
     REQUIRE(tm);
     gb_model_free(tm);
     FILE *f = fopen(path, "rb");
@@ -334,7 +317,7 @@ TEST(infer_llm_tied_output_and_info) {
     /* gpt2 preset is tied: no output.weight in the file */
     gb_model_config c = tiny("gpt2-tiny", 200, 32);
     const char *path = gb_test_path("%s/tied.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, path, 2);
+    gb_model *tm = fixture_write_model(&c, path, 2);
     REQUIRE(tm);
     gb_llm *m = NULL;
     CHECK_OK(gb_llm_load(&m, path, 0));

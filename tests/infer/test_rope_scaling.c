@@ -16,6 +16,7 @@
 #include "glassbox/model.h"
 #include "glassbox/train.h"
 #include "infer/llm_internal.h"
+#include "model_fixture.h"
 #include "test.h"
 
 enum { V = 300, CTX = 64, T = 48 };
@@ -26,23 +27,6 @@ static gb_model_config rope_config(void) {
     c.vocab_size = V;
     c.n_ctx = CTX;
     return c;
-}
-
-/* A seeded model written to path (norm weights moved off 1); returned for the reference. */
-static gb_model *write_model(const gb_model_config *c, const char *path) {
-    gb_model *m = NULL;
-    if (gb_model_init(&m, c)) return NULL;
-    gb_model_init_weights(m, 17);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const gb_tensor_info *t = &m->tensors[i];
-        if (t->ndim != 1) continue;
-        for (int64_t j = 0; j < t->numel; j++) m->params[t->offset + j] += 0.05f * sinf((float)(j + 3 * i));
-    }
-    if (gb_ckpt_save(path, NULL, m, NULL, NULL, NULL, NULL)) {
-        gb_model_free(m);
-        return NULL;
-    }
-    return m;
 }
 
 typedef struct {
@@ -175,7 +159,7 @@ static void llama31_freqs(float *ff, int HS, double base) {
 TEST(infer_rope_linear_matches_reference) {
     gb_model_config c = rope_config();
     const char *base = gb_test_path("%s/rope-base.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, base);
+    gb_model *tm = fixture_write_model(&c, base, 17);
     REQUIRE(tm);
     const char *lin = gb_test_path("%s/rope-lin2.gguf", gb_test_tmpdir());
     const char *old = gb_test_path("%s/rope-old2.gguf", gb_test_tmpdir());
@@ -238,7 +222,7 @@ TEST(infer_rope_freqs_matches_reference) {
     gb_model_config c = rope_config();
     const int HS = c.d_model / c.n_head, half = HS / 2;
     const char *base = gb_test_path("%s/rf-base.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, base);
+    gb_model *tm = fixture_write_model(&c, base, 17);
     REQUIRE(tm);
     float ones[64], twos[64], l31[64];
     for (int i = 0; i < half; i++) ones[i] = 1.0f, twos[i] = 2.0f;
@@ -308,7 +292,7 @@ TEST(infer_rope_bad_scaling) {
     gb_model_config c = rope_config();
     const int half = c.d_model / c.n_head / 2;
     const char *base = gb_test_path("%s/rb-base.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, base);
+    gb_model *tm = fixture_write_model(&c, base, 17);
     REQUIRE(tm);
     gb_model_free(tm);
     const char *p = gb_test_path("%s/rb-bad.gguf", gb_test_tmpdir());
@@ -347,7 +331,7 @@ TEST(infer_rope_info_cli) {
     gb_model_config c = rope_config();
     const int HS = c.d_model / c.n_head;
     const char *base = gb_test_path("%s/ri-base.gguf", gb_test_tmpdir());
-    gb_model *tm = write_model(&c, base);
+    gb_model *tm = fixture_write_model(&c, base, 17);
     REQUIRE(tm);
     gb_model_free(tm);
     float l31[64];
