@@ -791,13 +791,18 @@ static size_t act_row_bytes(uint32_t vt, int64_t n) {
     return b;
 }
 
+/* The side table after a Q8_0 activation row of n elements (8-byte aligned). */
+static inline void *side_table(void *row, int64_t n) {
+    return (char *)row + (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8;
+}
+
 static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n) {
     gb_quant_quantize_act(vt, dst, src, n);
     if (vt != GB_GGML_Q8_0) return;
     const int64_t nb = n / GB_QK8_0;
     const gb_block_q8_0 *q = dst;
-    float *xd = (float *)((char *)dst + (gb_quant_row_size(vt, n) + 7) / 8 * 8);
-    int32_t *xs = (int32_t *)(xd + nb);
+    float *xd = side_table(dst, n);
+    int32_t *xs = (void *)(xd + nb);
     for (int64_t b = 0; b < nb; b++) {
         int32_t s = 0;
         for (int j = 0; j < GB_QK8_0; j++) s += q[b].qs[j];
@@ -808,9 +813,10 @@ static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n
 static inline float dot_act(const quant_kernels *k, uint32_t type, const void *restrict w, const void *restrict x,
                             int64_t n) {
     if (type == GB_GGML_Q8_0 || type == GB_GGML_Q4_0) {
-        const float *xd = (const float *)((const char *)x + (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8);
+        const float *xd = side_table((void *)x, n);
+        const int32_t *xs = (const void *)(xd + n / GB_QK8_0);
         if (type == GB_GGML_Q8_0) return k->dot_q8_0_t(n, w, x, xd);
-        return k->dot_q4_0_t(n, w, x, xd, (const int32_t *)(xd + n / GB_QK8_0));
+        return k->dot_q4_0_t(n, w, x, xd, xs);
     }
     return dot_with(k, type, w, x, n);
 }
