@@ -4,6 +4,7 @@
  * max tokens, continuing from the cache, stop strings, context full, callback stop). */
 #include <stdlib.h>
 
+#include "glassbox/gguf.h"
 #include "glassbox/infer.h"
 #include "glassbox/rng.h"
 #include "test.h"
@@ -294,6 +295,84 @@ TEST(infer_generate_tiny_model) {
     CHECK_EQ_INT(st.n_generated, 3);
     gb_sampler_free(s);
     gb_llm_free(m);
+}
+
+/* A copy of the GGUF file in with tokenizer.ggml.eos_token_id set to eos. */
+static int copy_with_eos(const char *in, const char *out, uint32_t eos) {
+    gb_gguf *g = NULL;
+    gb_gguf_writer *w = NULL;
+    int ok = 0;
+    if (gb_gguf_open(&g, in) || gb_gguf_writer_new(&w)) goto done;
+    int have = 0;
+    for (int64_t i = 0; i < gb_gguf_n_kv(g); i++) {
+        const char *key = gb_gguf_key(g, i);
+        if (!strcmp(key, "tokenizer.ggml.eos_token_id")) {
+            if (gb_gguf_add_u32(w, key, eos)) goto done;
+            have = 1;
+        } else if (gb_gguf_add_kv_from(w, g, i))
+            goto done;
+    }
+    if (!have && gb_gguf_add_u32(w, "tokenizer.ggml.eos_token_id", eos)) goto done;
+    for (int64_t i = 0; i < gb_gguf_n_tensors(g); i++) {
+        const gb_gguf_tensor *t = gb_gguf_tensor_at(g, i);
+        if (gb_gguf_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, t->nbytes)) goto done;
+    }
+    ok = gb_gguf_write(w, out) == GB_OK;
+done:
+    gb_gguf_writer_free(w);
+    gb_gguf_close(g);
+    return ok;
+}
+
+/* The end-of-sequence token ends generation: with the k-th greedy token of the model declared
+ * EOS, the same prompt yields the first k tokens' text, finish reason "stop", k+1 sampled. */
+TEST(infer_generate_eos_stops) {
+    const char *path = tiny_model();
+    if (!path) {
+        gb_test_skip("no tiny model (GB_BIN unset or 'glassbox init' failed)");
+        return;
+    }
+    const uint32_t prompt[] = {72, 101, 108, 108, 111, 44, 32, 119};
+    gb_generate_params gp = {.max_tokens = 12};
+    gb_generate_stats st;
+    static collect a, b;
+    memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+    gb_llm *m = NULL;
+    CHECK_OK(gb_llm_load(&m, path, 0));
+    REQUIRE(m);
+    gb_sampler *s = greedy(gb_llm_n_vocab(m));
+    int64_t n_past = 0;
+    CHECK_OK(gb_generate(m, s, prompt, 8, &n_past, &gp, collect_cb, &a, &st));
+    gb_sampler_free(s);
+    gb_llm_free(m);
+    REQUIRE(a.n_ids == 12);
+    /* the first position from 2 on whose token did not occur before it */
+    int k = -1;
+    for (int i = 2; i < 12 && k < 0; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++) seen |= a.ids[j] == a.ids[i];
+        if (!seen) k = i;
+    }
+    if (k < 0) {
+        gb_test_skip("the greedy text repeats one token; no position to declare EOS");
+        return;
+    }
+    const char *eos_path = gb_test_path("%s/tiny-eos.gguf", gb_test_tmpdir());
+    REQUIRE(copy_with_eos(path, eos_path, a.ids[k]));
+    m = NULL;
+    CHECK_OK(gb_llm_load(&m, eos_path, 0));
+    REQUIRE(m);
+    CHECK_EQ_INT(gb_llm_eos(m), a.ids[k]);
+    s = greedy(gb_llm_n_vocab(m));
+    n_past = 0;
+    CHECK_OK(gb_generate(m, s, prompt, 8, &n_past, &gp, collect_cb, &b, &st));
+    gb_sampler_free(s);
+    gb_llm_free(m);
+    CHECK_STR(st.finish_reason, "stop");
+    CHECK_EQ_INT(st.n_generated, k + 1);
+    CHECK_EQ_INT(b.n_ids, k);
+    CHECK(!memcmp(a.ids, b.ids, (size_t)k * sizeof *a.ids));
+    CHECK(b.len <= a.len && !memcmp(a.text, b.text, b.len));
 }
 
 TEST(infer_generate_context_full) {
