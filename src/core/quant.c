@@ -483,59 +483,74 @@ float gb_vec_dot_q4_0_q8_0_ref(int64_t n, const gb_block_q4_0 *restrict w,
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-/* Per super-block: isum = Σ_j sc_j·Σ q·a, msum = Σ_j m_j·(bsums of sub-block j);
- * sum += (d·a.d)·isum − (dmin·a.d)·msum. */
+/* The K-quant products keep eight int32 lane sums per super-block — lane l holds the
+ * products of elements 4l..4l+3 of every 32-element chunk, each chunk weighted by its integer
+ * scale — and accumulate them in eight float lanes across super-blocks, then add the lanes in a
+ * fixed order: the layout of the AVX2 kernels (VPMADDUBSW + VPMADDWD lanes, one FMA per
+ * super-block, one horizontal sum per row), written out so that both give the same bits. */
+
+/* (a0+a4 + a2+a6) + (a1+a5 + a3+a7): hsum_f32's order in quant_avx2.c. */
+static float lanes8_sum(const float a[8]) {
+    float s[4];
+    for (int k = 0; k < 4; k++) s[k] = a[k] + a[k + 4];
+    return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/* Q4_K·Q8_K: per super-block L[l] = Σ_s sc_s·Σ(q·a over lane l's elements of sub-block s)
+ * and M[k] = m_2k·Σa(sub-block 2k) + m_2k+1·Σa(sub-block 2k+1) (exact ints);
+ * acc[l] = fma(d·a.d, L[l], acc[l]), accm[k] = fma(dmin·a.d, M[k], accm[k]);
+ * result = Σacc − Σaccm in lanes8_sum's order ((m0+m2) + (m1+m3) for the four). */
 float gb_vec_dot_q4_K_q8_K_ref(int64_t n, const gb_block_q4_K *restrict w,
                                const gb_block_q8_K *restrict x) {
-    float sumf = 0;
+    float acc[8] = {0}, accm[4] = {0};
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
-        const uint8_t *q = w[i].qs;
-        const int8_t *a = x[i].qs;
+        int L[8] = {0}, M[4] = {0};
         const int16_t *bs = x[i].bsums;
-        int isum = 0, msum = 0;
-        for (int j = 0; j < GB_QK_K / 64; j++, q += 32, a += 64, bs += 4) {
+        for (int j = 0; j < GB_QK_K / 64; j++) {
+            const uint8_t *q = w[i].qs + 32 * j;
+            const int8_t *a = x[i].qs + 64 * j;
             uint8_t sc0, m0, sc1, m1;
             quant_q4_K_scale_min(2 * j, w[i].scales, &sc0, &m0);
             quant_q4_K_scale_min(2 * j + 1, w[i].scales, &sc1, &m1);
-            int s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += (q[l] & 0xF) * a[l];
-                s1 += (q[l] >> 4) * a[l + 32];
+            for (int l = 0; l < 8; l++) {
+                int s0 = 0, s1 = 0;
+                for (int e = 4 * l; e < 4 * l + 4; e++) s0 += (q[e] & 0xF) * a[e], s1 += (q[e] >> 4) * a[e + 32];
+                L[l] += sc0 * s0 + sc1 * s1;
             }
-            isum += sc0 * s0 + sc1 * s1;
-            msum += m0 * (bs[0] + bs[1]) + m1 * (bs[2] + bs[3]);
+            M[j] = m0 * (bs[4 * j] + bs[4 * j + 1]) + m1 * (bs[4 * j + 2] + bs[4 * j + 3]);
         }
-        sumf += (F16(w[i].d) * x[i].d) * (float)isum - (F16(w[i].dmin) * x[i].d) * (float)msum;
+        const float dd = F16(w[i].d) * x[i].d, dm = F16(w[i].dmin) * x[i].d;
+        for (int l = 0; l < 8; l++) acc[l] = fmaf(dd, (float)L[l], acc[l]);
+        for (int k = 0; k < 4; k++) accm[k] = fmaf(dm, (float)M[k], accm[k]);
     }
-    return sumf;
+    return lanes8_sum(acc) - ((accm[0] + accm[2]) + (accm[1] + accm[3]));
 }
 
-/* Per super-block: Σ_g sc_g·Σ (q − 32)·a = Σ_g sc_g·Σ q·a − 32·Σ_g sc_g·bsums_g (exact ints);
- * sum += (d·a.d)·that. */
+/* Q6_K·Q8_K: per super-block L[l] = −32·(scale_2l·bsums_2l + scale_2l+1·bsums_2l+1) +
+ * Σ_chunks scale·Σ(code·a over lane l's elements of the chunk), the chunk's scale being its
+ * first 16 elements' for l < 4 and its last 16's for l ≥ 4; acc[l] = fma(d·a.d, L[l], acc[l]). */
 float gb_vec_dot_q6_K_q8_K_ref(int64_t n, const gb_block_q6_K *restrict w,
                                const gb_block_q8_K *restrict x) {
-    float sumf = 0;
+    float acc[8] = {0};
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
-        int sums[16] = {0};
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w[i].ql + 64 * h, *qh = w[i].qh + 32 * h;
-            const int8_t *a = x[i].qs + 128 * h;
-            for (int l = 0; l < 32; l++) {
-                const int g = 8 * h + l / 16;
-                sums[g + 0] += ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) * a[l];
-                sums[g + 2] += ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) * a[l + 32];
-                sums[g + 4] += ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) * a[l + 64];
-                sums[g + 6] += ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) * a[l + 96];
+        const int8_t *sc = w[i].scales;
+        int L[8];
+        for (int l = 0; l < 8; l++) L[l] = -32 * (sc[2 * l] * x[i].bsums[2 * l] + sc[2 * l + 1] * x[i].bsums[2 * l + 1]);
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < 4; t++) { /* chunk: elements 128h + 32t .. +31, scales 8h+2t, 8h+2t+1 */
+                const uint8_t *ql = w[i].ql + 64 * h + 32 * (t & 1), *qh = w[i].qh + 32 * h;
+                const int8_t *a = x[i].qs + 128 * h + 32 * t;
+                for (int l = 0; l < 8; l++) {
+                    int s = 0;
+                    for (int e = 4 * l; e < 4 * l + 4; e++)
+                        s += (((ql[e] >> 4 * (t >> 1)) & 0xF) | (((qh[e] >> 2 * t) & 3) << 4)) * a[e];
+                    L[l] += sc[8 * h + 2 * t + (l >= 4)] * s;
+                }
             }
-        }
-        int isum = 0, bias = 0;
-        for (int g = 0; g < 16; g++) {
-            isum += w[i].scales[g] * sums[g];
-            bias += w[i].scales[g] * x[i].bsums[g];
-        }
-        sumf += (F16(w[i].d) * x[i].d) * (float)(isum - 32 * bias);
+        const float dd = F16(w[i].d) * x[i].d;
+        for (int l = 0; l < 8; l++) acc[l] = fmaf(dd, (float)L[l], acc[l]);
     }
-    return sumf;
+    return lanes8_sum(acc);
 }
 
 float gb_vec_dot_f16_f32_ref(int64_t n, const uint16_t *restrict w, const float *restrict x) {

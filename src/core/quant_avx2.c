@@ -34,6 +34,13 @@ TGT static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i 
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
+/* (v0 + v2) + (v1 + v3) */
+TGT static inline float hsum4_f32(__m128 v) {
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
+}
+
+/* (v0+v4 + v2+v6) + (v1+v5 + v3+v7) */
 TGT static inline float hsum_f32(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -234,7 +241,8 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i splat[8] = {SPLAT2(0, 0), SPLAT2(1, 1), SPLAT2(2, 2), SPLAT2(3, 3),
                               SPLAT2(4, 4), SPLAT2(5, 5), SPLAT2(6, 6), SPLAT2(7, 7)};
-    float sumf = 0;
+    __m256 accv = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
         /* the 8 six-bit scales and mins as bytes, unpacked four at a time */
         uint32_t u[3];
@@ -255,23 +263,20 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sc16, splat[2 * j])));
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_shuffle_epi8(sc16, splat[2 * j + 1])));
         }
-        const int isum = hsum_i32(acc);
-        /* Σ_j m_j·(bsums[2j] + bsums[2j+1]) */
+        accv = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(acc), accv);
+        /* lane k: m_2k·Σa(sub-block 2k) + m_2k+1·Σa(sub-block 2k+1) */
         const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)x[i].bsums),
                                           _mm_loadu_si128((const __m128i *)(x[i].bsums + 8)));
-        __m128i mp = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8)), bs);
-        mp = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0x4e));
-        mp = _mm_add_epi32(mp, _mm_shuffle_epi32(mp, 0xb1));
-        const int msum = _mm_cvtsi128_si32(mp);
-        sumf += (f16(w[i].d) * x[i].d) * (float)isum - (f16(w[i].dmin) * x[i].d) * (float)msum;
+        const __m128i mp = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8)), bs);
+        accm = _mm_fmadd_ps(_mm_set1_ps(f16(w[i].dmin) * x[i].d), _mm_cvtepi32_ps(mp), accm);
     }
-    return sumf;
+    return hsum_f32(accv) - hsum4_f32(accm);
 }
 
 TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_block_q8_K *restrict x) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
     const __m256i splat[4] = {SPLAT2(0, 1), SPLAT2(2, 3), SPLAT2(4, 5), SPLAT2(6, 7)};
-    float sumf = 0;
+    __m256 accv = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
         /* 32·Σ_g sc_g·bsums_g, subtracted lane-wise before the one reduction */
@@ -298,9 +303,9 @@ TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_b
                 acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_shuffle_epi8(sch, splat[t])));
             }
         }
-        sumf += (f16(w[i].d) * x[i].d) * (float)hsum_i32(acc);
+        accv = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(acc), accv);
     }
-    return sumf;
+    return hsum_f32(accv);
 }
 
 TGT static float dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
