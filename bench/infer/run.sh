@@ -12,7 +12,7 @@
 # node or the package (sh scripts/deps.sh bench) a line says the peer was skipped.
 #   sh bench/infer/run.sh [--quick] [--skip-1b]     BUILDDIR=dir (default build)
 #   MODELS=dir keeps the generated models (default: a temporary directory, removed)
-#   THREADS=1,2 the thread counts (default 1,2)
+#   THREADS=1,2 the thread counts (default 1,2); TYPES="q4_0 q4_k" a subset of the types
 set -eu
 cd "$(dirname "$0")/../.."
 BUILDDIR=${BUILDDIR:-build}
@@ -76,7 +76,7 @@ models="110m"
 for p in $models; do
   echo "== llama $p: glassbox init --arch llama --preset $p"
   [ -f "$D/$p-f32.gguf" ] || "$GB" init --arch llama --preset "$p" --out "$D/$p-f32.gguf" >/dev/null
-  for t in f32 f16 q8_0 q4_0 q4_k; do
+  for t in ${TYPES:-f32 f16 q8_0 q4_0 q4_k}; do
     f="$D/$p-$t.gguf"
     [ $t = f32 ] || [ -f "$f" ] || "$GB" quantize "$D/$p-f32.gguf" "$f" --type $t >/dev/null
     "$B/llm_bench" "$f" --threads "$THREADS" --pp $PP --tg $TG --reps $REPS --bw "$BW" --peak "$PK" | tee "$D/gb.txt"
