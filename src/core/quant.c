@@ -806,17 +806,15 @@ static size_t act_row_bytes(uint32_t vt, int64_t n) {
     return b;
 }
 
-/* The side table after a Q8_0 activation row of n elements (8-byte aligned). */
-static inline void *side_table(void *row, int64_t n) {
-    return (char *)row + (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8;
-}
+/* Byte offset of the side table after a Q8_0 activation row of n elements (8-byte aligned). */
+static size_t side_offset(int64_t n) { return (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8; }
 
 static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n) {
     gb_quant_quantize_act(vt, dst, src, n);
     if (vt != GB_GGML_Q8_0) return;
     const int64_t nb = n / GB_QK8_0;
     const gb_block_q8_0 *q = dst;
-    float *xd = side_table(dst, n);
+    float *xd = (void *)((char *)dst + side_offset(n));
     int32_t *xs = (void *)(xd + nb);
     for (int64_t b = 0; b < nb; b++) {
         int32_t s = 0;
@@ -825,14 +823,11 @@ static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n
     }
 }
 
+/* One row's product with activation row x; xd, xs: x's side table (Q8_0 activations only). */
 static inline float dot_act(const quant_kernels *k, uint32_t type, const void *restrict w, const void *restrict x,
-                            int64_t n) {
-    if (type == GB_GGML_Q8_0 || type == GB_GGML_Q4_0) {
-        const float *xd = side_table((void *)x, n);
-        const int32_t *xs = (const void *)(xd + n / GB_QK8_0);
-        if (type == GB_GGML_Q8_0) return k->dot_q8_0_t(n, w, x, xd);
-        return k->dot_q4_0_t(n, w, x, xd, xs);
-    }
+                            const float *restrict xd, const int32_t *restrict xs, int64_t n) {
+    if (type == GB_GGML_Q8_0) return k->dot_q8_0_t(n, w, x, xd);
+    if (type == GB_GGML_Q4_0) return k->dot_q4_0_t(n, w, x, xd, xs);
     return dot_with(k, type, w, x, n);
 }
 
@@ -861,6 +856,7 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
         act = act_buf;
     }
     const quant_kernels *k = get_kernels();
+    const size_t side = vt == GB_GGML_Q8_0 ? side_offset(n_cols) : 0;
     int nt = gb_threads_get();
     double work = (double)M * (double)n_rows * (double)n_cols;
     if (work < 65536.0 || n_rows < 2) nt = 1;
@@ -873,10 +869,11 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
         for (int64_t t0 = r0; t0 < r1; t0 += MM_TILE) {
             const int64_t t1 = t0 + MM_TILE < r1 ? t0 + MM_TILE : r1;
             for (int64_t m = 0; m < M; m++) {
-                const void *a = (const char *)act + (size_t)m * arow;
-                for (int64_t r = t0; r < t1; r++) {
-                    out[m * n_rows + r] = dot_act(k, type, (const char *)W + (size_t)r * wrow, a, n_cols);
-                }
+                const char *a = (const char *)act + (size_t)m * arow;
+                const float *xd = (const void *)(a + side); /* read only for Q8_0 activations */
+                const int32_t *xs = (const void *)(xd + n_cols / GB_QK8_0);
+                for (int64_t r = t0; r < t1; r++)
+                    out[m * n_rows + r] = dot_act(k, type, (const char *)W + (size_t)r * wrow, a, xd, xs, n_cols);
             }
         }
     }
