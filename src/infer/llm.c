@@ -43,7 +43,7 @@
 
 static size_t score_floats = SCORE_FLOATS;
 void gb_llm_test_score_floats(size_t n) { score_floats = n ? n : SCORE_FLOATS; }
-#define DEQ_MIN_ROWS 8        /* batches this large dequantize weight panels for sgemm */
+#define GEMM_MIN_ROWS 8       /* batches this large go through GEMMs (prefill), smaller ones through dot products */
 #define DEQ_PANEL_FLOATS (1 << 20) /* 4 MiB panel of dequantized weight rows */
 #define MAX_OWNED 8192
 
@@ -382,10 +382,10 @@ static gb_status alloc_state(gb_llm *m) {
     if (m->n_score_threads < gb_cores()) m->n_score_threads = gb_cores();
     if (m->n_score_threads < 1) m->n_score_threads = 1;
     /* prefill attention by GEMM takes its query rows in chunks whose (rows, n_ctx) score matrix
-     * fits SCORE_FLOATS; a context too long for chunks of DEQ_MIN_ROWS uses per-row loops */
+     * fits SCORE_FLOATS; a context too long for chunks of GEMM_MIN_ROWS uses per-row loops */
     size_t n_sc = (size_t)m->n_score_threads * (size_t)m->n_ctx;
     const size_t cap = score_floats / (size_t)m->n_ctx, gemm_sc = (B < cap ? B : cap) * (size_t)m->n_ctx;
-    m->gemm_attention = gemm_sc >= DEQ_MIN_ROWS * (size_t)m->n_ctx;
+    m->gemm_attention = gemm_sc >= GEMM_MIN_ROWS * (size_t)m->n_ctx;
     m->score_rows = (int64_t)(gemm_sc / (size_t)m->n_ctx);
     if (m->gemm_attention && gemm_sc > n_sc) n_sc = gemm_sc;
     m->scores = alloc_f(m, n_sc, &rc);
@@ -511,7 +511,7 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
         gb_gemm_forward(out, in, w->data, b, M, K, N);
         return GB_OK;
     }
-    if (M < DEQ_MIN_ROWS) {
+    if (M < GEMM_MIN_ROWS) {
         gb_status rc = gb_quant_matmul(w->type, w->data, in, out, M, N, K);
         if (rc) return rc;
     } else if (gb_quant_gemm_supported(w->type)) {
@@ -595,7 +595,7 @@ static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
     const float scale = 1.0f / sqrtf((float)HS);
     const float *kc = m->k_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
     const float *vc = m->v_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
-    if (M >= DEQ_MIN_ROWS && m->gemm_attention) {
+    if (M >= GEMM_MIN_ROWS && m->gemm_attention) {
         attention_gemm(m, kc, vc, M, pos);
         return;
     }
