@@ -2,7 +2,7 @@
 # Installs the Debian packages glassbox needs to build, test and run its demo.
 # Idempotent and quiet when everything is present. Uses sudo when not root.
 set -e
-PKGS="build-essential libcjson-dev zlib1g-dev libedit-dev"
+PKGS="build-essential libcjson-dev zlib1g-dev libedit-dev libsimde-dev"
 # `deps.sh bench`: also the peers the benchmarks run against (OpenBLAS, PyTorch, Node for tiktoken)
 if [ "${1:-}" = bench ]; then
     PKGS="$PKGS libopenblas-dev python3-torch time"

@@ -6,6 +6,7 @@
  *   prefill GFLOP/s = 2 × (matrix parameters + attention) per token × tok/s, vs sgemm peak
  *
  *   llm_bench MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 2] [--ctx N] [--machine]
+ *             [--isa scalar|avx2|avx512|amx]   (the quantized kernels; default: the best this CPU runs)
  * --machine prints only the bandwidth and peak (run once per bench). One line per thread count:
  *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw
  * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
@@ -22,6 +23,7 @@
 #include <sys/resource.h>
 
 #include "core/gemm.h"
+#include "core/quant.h"
 #include "glassbox/infer.h"
 #include "glassbox/sys.h"
 #include "infer/llm_internal.h"
@@ -157,10 +159,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) n_ctx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--machine")) machine = 1;
-        else if (argv[i][0] != '-' && !path) path = argv[i];
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            const char *v = argv[++i];
+            gb_quant_isa isa = !strcmp(v, "scalar") ? GB_QUANT_SCALAR : !strcmp(v, "avx2") ? GB_QUANT_AVX2
+                             : !strcmp(v, "avx512") ? GB_QUANT_AVX512 : !strcmp(v, "amx") ? GB_QUANT_AMX : GB_QUANT_AUTO;
+            if (isa == GB_QUANT_AUTO || !gb_quant_use(isa)) {
+                fprintf(stderr, "llm_bench: this CPU does not run the %s kernels\n", v);
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr,
-                    "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] [--ctx N] | --machine\n");
+                    "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] [--ctx N] "
+                    "[--isa scalar|avx2|avx512|amx] | --machine\n");
             return 2;
         }
     }
@@ -216,10 +227,10 @@ int main(int argc, char **argv) {
         double bytes_tg = (double)info.weight_bytes_per_token + (double)info.kv_bytes_per_pos * (tg + 1) / 2;
         double gf = flops_pp / (pp / best_pp) / 1e9, gbs = bytes_tg * best_tg / 1e9;
         printf("%-5s %dT | pp%d %8.1f tok/s %6.1f GFLOP/s %5.1f%% of sgemm | tg%d %7.2f tok/s %6.2f GB/s %5.1f%% of read "
-               "| %.1f MB weights + %.1f MB KV per token\n",
+               "| %.1f MB weights + %.1f MB KV per token | %s kernels\n",
                main_type(m), threads[t], pp, best_pp, gf, t < npk && peak[t] > 0 ? 100 * gf / peak[t] : 0, tg, best_tg,
                gbs, t < nbw && bw[t] > 0 ? 100 * gbs / bw[t] : 0, info.weight_bytes_per_token / 1e6,
-               info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6);
+               info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6, gb_quant_kernel_name());
         fflush(stdout);
     }
     report_memory(m, &info, ctx);

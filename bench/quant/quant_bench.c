@@ -3,7 +3,8 @@
  * ggml's own AVX2 dot products (llama.cpp, from bench/quant's npm package) on the same blocks
  * and the same row split when that library is there.
  *
- *   quant_bench [--threads N] [--reps N] [--mib N]      (bench/quant/run.sh builds and runs it)
+ *   quant_bench [--threads N] [--reps N] [--mib N] [--isa scalar|avx2|avx512|amx]
+ * (bench/quant/run.sh builds and runs it; --isa picks glassbox's kernels, default the best)
  *
  * The matrix is 4096 x 4096; enough copies of it are cycled through that the weights read
  * between two uses of a copy (--mib, default 256 MiB) are far beyond the L3 cache, so every
@@ -113,8 +114,16 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads[0] = atoi(argv[++i]), nthr = 1;
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = (size_t)atol(argv[++i]);
-        else {
-            fprintf(stderr, "usage: quant_bench [--threads N] [--reps N] [--mib N]\n");
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
+            const char *v = argv[++i];
+            gb_quant_isa isa = !strcmp(v, "scalar") ? GB_QUANT_SCALAR : !strcmp(v, "avx2") ? GB_QUANT_AVX2
+                             : !strcmp(v, "avx512") ? GB_QUANT_AVX512 : !strcmp(v, "amx") ? GB_QUANT_AMX : GB_QUANT_AUTO;
+            if (isa == GB_QUANT_AUTO || !gb_quant_use(isa)) {
+                fprintf(stderr, "quant_bench: this CPU does not run the %s kernels\n", v);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: quant_bench [--threads N] [--reps N] [--mib N] [--isa scalar|avx2|avx512|amx]\n");
             return 2;
         }
     }

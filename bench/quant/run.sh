@@ -12,7 +12,7 @@ CC=${CC:-gcc}
 [ -d bench/quant/node_modules ] || (cd bench/quant && npm install --no-audit --no-fund >/dev/null 2>&1) || true
 $CC -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
     -Werror -O2 -g -fopenmp -Iinclude -Isrc \
-    bench/quant/quant_bench.c src/core/quant.c src/core/quant_avx2.c src/core/quant_gemm.c src/core/quant_gemm_avx2.c src/formats/gguf.c \
+    bench/quant/quant_bench.c src/core/quant.c src/core/quant_avx2.c src/core/quant_avx512.c src/core/quant_gemm.c src/core/quant_gemm_avx2.c src/core/quant_gemm_amx.c src/formats/gguf.c \
     src/core/sys.c src/core/mem.c src/core/error.c src/core/fileio.c src/core/rng.c \
     -lz -lm -ldl -fopenmp -o "$B/quant_bench"
 exec "$B/quant_bench" "$@"

@@ -25,6 +25,10 @@
 #ifdef QUANT_X86
 #include <cpuid.h>
 #endif
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #define MAXF(a, b) ((a) > (b) ? (a) : (b)) /* ggml's MAX: keeps its NaN behaviour */
 #define MINI(a, b) ((a) < (b) ? (a) : (b))
@@ -601,6 +605,7 @@ static const quant_kernels kernels_scalar = {
     fp16_to_f32_scalar,
     gb_qg_tile_scalar,
     gb_qg_pack_row_scalar,
+    QG_RM,
     gb_quantize_row_q8_0,
 };
 
@@ -614,6 +619,22 @@ static int has_f16c(void) {
 }
 #endif
 
+/* Linux hands out the 8 KiB AMX tile state only to processes that ask (arch_prctl
+ * ARCH_REQ_XCOMP_PERM for XTILEDATA, since 5.16); an AMX instruction before that is SIGILL. */
+static int amx_permitted(void) {
+#if defined(__linux__) && defined(__x86_64__)
+    static int state; /* 0 unknown, 1 yes, 2 no; asking twice is harmless */
+    if (!__atomic_load_n(&state, __ATOMIC_ACQUIRE)) {
+        const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+        int ok = syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+        __atomic_store_n(&state, ok ? 1 : 2, __ATOMIC_RELEASE);
+    }
+    return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1;
+#else
+    return 0;
+#endif
+}
+
 static int cpu_runs(gb_quant_isa isa) {
     switch (isa) {
     case GB_QUANT_SCALAR: return 1;
@@ -621,6 +642,13 @@ static int cpu_runs(gb_quant_isa isa) {
     case GB_QUANT_AVX2:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+    case GB_QUANT_AVX512: /* libgcc also checks that the OS saves the zmm registers */
+        return cpu_runs(GB_QUANT_AVX2) && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni");
+    case GB_QUANT_AMX:
+        return cpu_runs(GB_QUANT_AVX512) && __builtin_cpu_supports("amx-tile") &&
+               __builtin_cpu_supports("amx-int8") && amx_permitted();
 #endif
     default: return 0;
     }
@@ -629,6 +657,8 @@ static int cpu_runs(gb_quant_isa isa) {
 static const quant_kernels *kernels_for(gb_quant_isa isa) {
 #ifdef QUANT_X86
     if (isa == GB_QUANT_AVX2) return &gb_quant_kernels_avx2;
+    if (isa == GB_QUANT_AVX512) return &gb_quant_kernels_avx512;
+    if (isa == GB_QUANT_AMX) return &gb_quant_kernels_amx;
 #endif
     (void)isa;
     return &kernels_scalar;
@@ -638,7 +668,10 @@ static const quant_kernels *kernels_for(gb_quant_isa isa) {
 static const quant_kernels *get_kernels(void) {
     const quant_kernels *k = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
     if (!k) {
-        k = cpu_runs(GB_QUANT_AVX2) ? kernels_for(GB_QUANT_AVX2) : &kernels_scalar;
+        k = cpu_runs(GB_QUANT_AMX)      ? kernels_for(GB_QUANT_AMX)
+            : cpu_runs(GB_QUANT_AVX512) ? kernels_for(GB_QUANT_AVX512)
+            : cpu_runs(GB_QUANT_AVX2) ? kernels_for(GB_QUANT_AVX2)
+                                      : &kernels_scalar;
         __atomic_store_n(&active, k, __ATOMIC_RELEASE);
     }
     return k;
@@ -658,6 +691,7 @@ int gb_quant_use(gb_quant_isa isa) {
 const char *gb_quant_kernel_name(void) { return get_kernels()->name; }
 
 qg_tile_fn gb_quant_tile_fn(void) { return get_kernels()->qg_tile; }
+int gb_quant_tile_rows(void) { return get_kernels()->qg_rm; }
 qg_pack_fn gb_quant_pack_fn(void) { return get_kernels()->qg_pack; }
 
 void gb_fp16_from_f32_row(uint16_t *restrict dst, const float *restrict src, int64_t n) {

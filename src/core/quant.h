@@ -183,12 +183,14 @@ typedef enum {
     GB_QUANT_AUTO = 0,
     GB_QUANT_SCALAR, /* portable C: the reference */
     GB_QUANT_AVX2,   /* AVX2 + FMA + F16C */
+    GB_QUANT_AVX512, /* the above + AVX-512 F/BW/VL + VNNI (Ice Lake, Sapphire Rapids, Zen 4 on) */
+    GB_QUANT_AMX,    /* the above, with prefill on AMX-INT8 tiles (Sapphire Rapids on) */
 } gb_quant_isa;
 
 /* Selects the kernels for later calls (process-wide; not while a product runs). Returns 0 if
  * this CPU cannot run them, leaving the choice as it was. */
 int gb_quant_use(gb_quant_isa isa);
-/* "scalar" or "avx2". */
+/* "scalar", "avx2", "avx512vnni" or "amx". */
 const char *gb_quant_kernel_name(void);
 
 /* The scalar reference dot products, whatever the selection (for tests). */

@@ -12,41 +12,11 @@
 #include "core/quant_internal.h"
 
 #ifdef QUANT_X86
-#include <immintrin.h>
 #include <math.h>
-#include <string.h>
+
+#include "core/quant_x86.h"
 
 #define TGT __attribute__((target("avx2,fma,f16c")))
-
-TGT static inline float f16(uint16_t h) { return _cvtsh_ss(h); }
-
-/* Σ of the 8 int32 lanes (exact). */
-TGT static inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/* (Σv0, Σv1, Σv2, Σv3) of four vectors of 8 int32. */
-TGT static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
-    __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
-    return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-}
-
-/* (v0 + v2) + (v1 + v3) */
-TGT static inline float hsum4_f32(__m128 v) {
-    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-    return _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v)));
-}
-
-/* (v0+v4 + v2+v6) + (v1+v5 + v3+v7) */
-TGT static inline float hsum_f32(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* 8 int32 partial sums of Σ a·b over 32 signed bytes (a's sign moved onto b: |a| is unsigned). */
 TGT static inline __m256i dot_i8(__m256i a, __m256i b) {
@@ -65,8 +35,6 @@ TGT static inline __m256i dot_q4_0_blk(const uint8_t *qs, __m256i xv, __m256i x8
 
 /* The int16 pair sums of 8·x over 32 signed bytes. */
 TGT static inline __m256i x8_of(__m256i xv) { return _mm256_maddubs_epi16(_mm256_set1_epi8(8), xv); }
-
-TGT static inline __m256i load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
 /* Four blocks' scale products d_w·d_x as a vector (the scalar code's F16(w.d) * F16(x.d)). */
 TGT static inline __m128 scale4(uint16_t w0, uint16_t w1, uint16_t w2, uint16_t w3, uint16_t x0,
@@ -120,7 +88,7 @@ TGT void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restr
     }
 }
 
-TGT static float dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x) {
+TGT float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x) {
     const int64_t nb = n / GB_QK8_0;
     __m128 acc = _mm_setzero_ps();
     int64_t ib = 0;
@@ -142,7 +110,7 @@ TGT static float dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_b
     return (sums[0] + sums[1]) + (sums[2] + sums[3]);
 }
 
-TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x) {
+TGT float gb_avx2_dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x) {
     const int64_t nb = n / GB_QK4_0;
     __m128 acc = _mm_setzero_ps();
     int64_t ib = 0;
@@ -163,14 +131,6 @@ TGT static float dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_b
         sums[ib & 3] += (float)sumi * (f16(w[ib].d) * f16(x[ib].d));
     }
     return (sums[0] + sums[1]) + (sums[2] + sums[3]);
-}
-
-/* The four weight scales of blocks w[0..3] as floats. */
-TGT static inline __m128 dw4(const uint16_t *d0, size_t stride) {
-    const char *p = (const char *)d0;
-    uint16_t a, b, c, e;
-    memcpy(&a, p, 2), memcpy(&b, p + stride, 2), memcpy(&c, p + 2 * stride, 2), memcpy(&e, p + 3 * stride, 2);
-    return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)e, 0, 0, 0, 0));
 }
 
 /* dot_q8_0 with the activation scales from the side table: the same bits. */
@@ -308,7 +268,7 @@ TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_b
     return hsum_f32(accv);
 }
 
-TGT static float dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
+TGT float gb_avx2_dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
 #define LDH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
@@ -330,7 +290,7 @@ TGT static inline __m256 load_bf16(const uint16_t *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-TGT static float dot_bf16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
+TGT float gb_avx2_dot_bf16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -345,7 +305,7 @@ TGT static float dot_bf16(int64_t n, const uint16_t *restrict w, const float *re
     return s;
 }
 
-TGT static float dot_f32(int64_t n, const float *restrict w, const float *restrict x) {
+TGT float gb_avx2_dot_f32(int64_t n, const float *restrict w, const float *restrict x) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
@@ -360,7 +320,7 @@ TGT static float dot_f32(int64_t n, const float *restrict w, const float *restri
     return s;
 }
 
-TGT static void fp16_from_f32(uint16_t *restrict dst, const float *restrict src, int64_t n) {
+TGT void gb_avx2_fp16_from_f32(uint16_t *restrict dst, const float *restrict src, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm_storeu_si128((__m128i *)(dst + i),
@@ -368,7 +328,7 @@ TGT static void fp16_from_f32(uint16_t *restrict dst, const float *restrict src,
     for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
 }
 
-TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, int64_t n) {
+TGT void gb_avx2_fp16_to_f32(float *restrict dst, const uint16_t *restrict src, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
@@ -376,8 +336,10 @@ TGT static void fp16_to_f32(float *restrict dst, const uint16_t *restrict src, i
 }
 
 const quant_kernels gb_quant_kernels_avx2 = {
-    "avx2",   GB_QUANT_AVX2, dot_q8_0, dot_q4_0, dot_q8_0_t, dot_q4_0_t,      dot_q4_K,    dot_q6_K,
-    dot_f16,  dot_bf16,      dot_f32,  fp16_from_f32, fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2, gb_quantize_row_q8_0_avx2,
+    "avx2",          GB_QUANT_AVX2,    gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
+    dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
+    gb_avx2_dot_f32, gb_avx2_fp16_from_f32, gb_avx2_fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
+    QG_RM,           gb_quantize_row_q8_0_avx2,
 };
 
 #endif

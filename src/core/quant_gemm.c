@@ -21,7 +21,7 @@
 #include "glassbox/mem.h"
 #include "glassbox/sys.h"
 
-#define QG_PANEL 32 /* weight rows packed at once per thread (a multiple of QG_RM) */
+#define QG_PANEL 32 /* weight rows packed at once per thread (a multiple of every tile's rows) */
 
 /* ---- scalar tile: the reference every other tile must equal bit for bit ------------------ */
 
@@ -73,11 +73,11 @@ static inline void split_nibbles(const uint8_t *src, uint8_t *lo, uint8_t *hi) {
     memcpy(lo, &l, 8), memcpy(hi, &h, 8);
 }
 
-/* One weight row of `type` (nb blocks of 32) into o[0], o[QG_RM], o[2·QG_RM], … */
-static void pack_row(uint32_t type, const void *row, int64_t nb, qg_wblk *o) {
+/* One weight row of `type` (nb blocks of 32) into o[0], o[rm], o[2·rm], … */
+static void pack_row(uint32_t type, const void *row, int64_t nb, int rm, qg_wblk *o) {
     switch (type) {
     case GB_GGML_Q8_0:
-        for (int64_t b = 0; b < nb; b++, o += QG_RM) {
+        for (int64_t b = 0; b < nb; b++, o += rm) {
             const gb_block_q8_0 *blk = (const gb_block_q8_0 *)row + b;
             const float d = gb_fp16_to_fp32(blk->d);
             memcpy(o->q, blk->qs, 32);
@@ -85,7 +85,7 @@ static void pack_row(uint32_t type, const void *row, int64_t nb, qg_wblk *o) {
         }
         break;
     case GB_GGML_Q4_0:
-        for (int64_t b = 0; b < nb; b++, o += QG_RM) {
+        for (int64_t b = 0; b < nb; b++, o += rm) {
             const gb_block_q4_0 *blk = (const gb_block_q4_0 *)row + b;
             const float d = gb_fp16_to_fp32(blk->d);
             split_nibbles(blk->qs, o->q, o->q + 16);
@@ -97,14 +97,14 @@ static void pack_row(uint32_t type, const void *row, int64_t nb, qg_wblk *o) {
         for (int64_t i = 0; i < nb / 8; i++) {
             const gb_block_q4_K *blk = (const gb_block_q4_K *)row + i;
             const float d = gb_fp16_to_fp32(blk->d), dmin = gb_fp16_to_fp32(blk->dmin);
-            for (int s = 0; s < 8; s += 2, o += 2 * QG_RM) {
+            for (int s = 0; s < 8; s += 2, o += 2 * rm) {
                 const uint8_t *qs = blk->qs + 16 * s; /* sub-blocks s, s+1: low, high nibbles */
-                for (int j = 0; j < 32; j += 8) split_nibbles(qs + j, o->q + j, o[QG_RM].q + j);
+                for (int j = 0; j < 32; j += 8) split_nibbles(qs + j, o->q + j, o[rm].q + j);
                 for (int t = 0; t < 2; t++) {
                     uint8_t sc, m;
                     quant_q4_K_scale_min(s + t, blk->scales, &sc, &m);
                     const float ds = d * sc, mn = -(dmin * m);
-                    set_scale(o + t * QG_RM, ds, mn, ds, mn);
+                    set_scale(o + t * rm, ds, mn, ds, mn);
                 }
             }
         }
@@ -114,7 +114,7 @@ static void pack_row(uint32_t type, const void *row, int64_t nb, qg_wblk *o) {
             const gb_block_q6_K *blk = (const gb_block_q6_K *)row + i;
             const float d = gb_fp16_to_fp32(blk->d);
             for (int h = 0; h < 2; h++)
-                for (int t = 0; t < 4; t++, o += QG_RM) {
+                for (int t = 0; t < 4; t++, o += rm) {
                     /* code l = nibble t>>1 of ql[64h + 32(t&1) + l] | bits 2t..2t+1 of qh[32h + l] << 4 */
                     const uint8_t *ql = blk->ql + 64 * h + 32 * (t & 1), *qh = blk->qh + 32 * h;
                     for (int l = 0; l < 32; l += 8) {
@@ -133,16 +133,17 @@ static void pack_row(uint32_t type, const void *row, int64_t nb, qg_wblk *o) {
     }
 }
 
-/* Rows r0 .. r0 + rows (≤ QG_PANEL, rows past n_rows zero) into tiles, block-major per tile. */
+/* Rows r0 .. r0 + QG_PANEL (rows past n_rows zero) into tiles of rm rows, block-major per
+ * tile. */
 static void pack_panel(uint32_t type, const char *W, size_t wrow, int64_t r0, int64_t n_rows,
-                       int64_t nb, qg_wblk *panel) {
-    for (int64_t t = 0; t < QG_PANEL / QG_RM; t++)
-        for (int r = 0; r < QG_RM; r++) {
-            const int64_t row = r0 + t * QG_RM + r;
-            qg_wblk *o = panel + t * nb * QG_RM + r;
-            if (row < n_rows) pack_row(type, W + (size_t)row * wrow, nb, o);
+                       int64_t nb, int rm, qg_wblk *panel) {
+    for (int64_t t = 0; t < QG_PANEL / rm; t++)
+        for (int r = 0; r < rm; r++) {
+            const int64_t row = r0 + t * rm + r;
+            qg_wblk *o = panel + t * nb * rm + r;
+            if (row < n_rows) pack_row(type, W + (size_t)row * wrow, nb, rm, o);
             else
-                for (int64_t b = 0; b < nb; b++) memset(o + b * QG_RM, 0, sizeof *o);
+                for (int64_t b = 0; b < nb; b++) memset(o + b * rm, 0, sizeof *o);
         }
 }
 
@@ -192,10 +193,11 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
     const size_t wrow = gb_quant_row_size(type, n_cols);
     const qg_kind kind = kind_of(type);
     const qg_tile_fn tile = gb_quant_tile_fn();
+    const int rm = gb_quant_tile_rows(), tiles_per_panel = QG_PANEL / rm;
 
     /* scratch: the packed activations, then one weight panel per thread; the calling
      * thread's cache, kept between calls (gb_quant_release frees it) */
-    const int64_t n_tiles = (n_rows + QG_RM - 1) / QG_RM;
+    const int64_t n_tiles = (n_rows + rm - 1) / rm;
     int nt = gb_threads_get();
     if (nt < 1) nt = 1;
     if (nt > n_tiles) nt = (int)n_tiles;
@@ -212,23 +214,28 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
     }
     char *const buf = scratch; /* scratch is thread-local: the workers get this pointer */
     qg_xblk *xp = (qg_xblk *)buf;
-    memset(xp, 0, xbytes); /* the rows past M of the last group stay zero */
     const qg_pack_fn pack = gb_quant_pack_fn();
-    for (int64_t m = 0; m < M; m++) pack(X + m * n_cols, nb, (int)(m % QG_NC), xp + m / QG_NC * nb);
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        /* the activations, a share of the column groups each (rows past M stay zero) */
+        for (int64_t g = ng * ith / nth; g < ng * (ith + 1) / nth; g++) {
+            memset(xp + g * nb, 0, (size_t)nb * sizeof *xp);
+            for (int64_t m = g * QG_NC; m < M && m < (g + 1) * QG_NC; m++)
+                pack(X + m * n_cols, nb, (int)(m % QG_NC), xp + g * nb);
+        }
+#pragma omp barrier
         const int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
         qg_wblk *panel = (qg_wblk *)(buf + xbytes + (size_t)ith * gbytes);
-        for (int64_t p0 = t0; p0 < t1; p0 += QG_PANEL / QG_RM) {
-            const int64_t p1 = p0 + QG_PANEL / QG_RM < t1 ? p0 + QG_PANEL / QG_RM : t1;
-            pack_panel(type, W, wrow, p0 * QG_RM, n_rows, nb, panel);
+        for (int64_t p0 = t0; p0 < t1; p0 += tiles_per_panel) {
+            const int64_t p1 = p0 + tiles_per_panel < t1 ? p0 + tiles_per_panel : t1;
+            pack_panel(type, W, wrow, p0 * rm, n_rows, nb, rm, panel);
             for (int64_t g = 0; g < ng; g++)
                 for (int64_t t = p0; t < p1; t++) {
-                    const int64_t nr = n_rows - t * QG_RM, nc = M - g * QG_NC;
-                    tile(kind, nb, panel + (t - p0) * nb * QG_RM, xp + g * nb, out + g * QG_NC * n_rows + t * QG_RM,
-                         n_rows, nr < QG_RM ? (int)nr : QG_RM, nc < QG_NC ? (int)nc : QG_NC);
+                    const int64_t nr = n_rows - t * rm, nc = M - g * QG_NC;
+                    tile(kind, nb, panel + (t - p0) * nb * rm, xp + g * nb, out + g * QG_NC * n_rows + t * rm,
+                         n_rows, nr < rm ? (int)nr : rm, nc < QG_NC ? (int)nc : QG_NC);
                 }
         }
     }

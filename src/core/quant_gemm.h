@@ -27,8 +27,9 @@
 
 #include <stdint.h>
 
-/* Weight rows per tile and activation rows per column group. */
+/* Weight rows per tile (QG_RM_AMX for the AMX tile) and activation rows per column group. */
 #define QG_RM 4
+#define QG_RM_AMX 16
 #define QG_NC 8
 
 typedef struct {
@@ -51,8 +52,9 @@ typedef enum {
     QG_S8, /* codes −128..127, one scale per block, no offset (Q8_0) */
 } qg_kind;
 
-/* out[c·ldo + r] for the QG_RM weight rows of a tile (w: block-major, QG_RM blocks per block
- * index) and the QG_NC activation rows of a column group (x: nb blocks), r < nr, c < nc. */
+/* out[c·ldo + r] for the weight rows of a tile (w: block-major, the tile's rows — QG_RM, or
+ * QG_RM_AMX — consecutive for each block index) and the QG_NC activation rows of a column
+ * group (x: nb blocks), r < nr, c < nc. */
 typedef void (*qg_tile_fn)(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
                            const qg_xblk *restrict x, float *restrict out, int64_t ldo, int nr, int nc);
 
@@ -71,6 +73,9 @@ void gb_qg_tile_scalar(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
 void gb_qg_pack_row_avx2(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o);
 void gb_qg_tile_avx2(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
                      const qg_xblk *restrict x, float *restrict out, int64_t ldo, int nr, int nc);
+/* The same bits with AMX-INT8 on 16-row tiles. */
+void gb_qg_tile_amx(qg_kind kind, int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                    float *restrict out, int64_t ldo, int nr, int nc);
 #endif
 
 #endif

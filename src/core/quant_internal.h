@@ -1,5 +1,5 @@
 /* glassbox — the quantized-kernel table shared by quant.c (scalar, dispatch) and the per-ISA
- * files (quant_avx2.c). Not part of the API. */
+ * files (quant_avx2.c, quant_avx512.c). Not part of the API. */
 #ifndef GLASSBOX_CORE_QUANT_INTERNAL_H
 #define GLASSBOX_CORE_QUANT_INTERNAL_H
 
@@ -31,17 +31,29 @@ typedef struct {
     void (*fp16_to_f32)(float *restrict dst, const uint16_t *restrict src, int64_t n);
     qg_tile_fn qg_tile; /* prefill tile and activation packer (quant_gemm.h) */
     qg_pack_fn qg_pack;
+    int qg_rm;          /* weight rows of qg_tile's tiles */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 } quant_kernels;
 
-/* The selected ISA's prefill tile and packer. */
+/* The selected ISA's prefill tile (of gb_quant_tile_rows() weight rows) and packer. */
 qg_tile_fn gb_quant_tile_fn(void);
+int gb_quant_tile_rows(void);
 qg_pack_fn gb_quant_pack_fn(void);
 
 #ifdef QUANT_X86
 extern const quant_kernels gb_quant_kernels_avx2;
+extern const quant_kernels gb_quant_kernels_avx512;
+extern const quant_kernels gb_quant_kernels_amx;
 /* gb_quantize_row_q8_0, same bits (non-finite blocks are handed to it) */
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+/* The AVX2 kernels the AVX-512 table keeps (the matvec path does not use the first two). */
+float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
+float gb_avx2_dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);
+float gb_avx2_dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x);
+float gb_avx2_dot_bf16(int64_t n, const uint16_t *restrict w, const float *restrict x);
+float gb_avx2_dot_f32(int64_t n, const float *restrict w, const float *restrict x);
+void gb_avx2_fp16_from_f32(uint16_t *restrict dst, const float *restrict src, int64_t n);
+void gb_avx2_fp16_to_f32(float *restrict dst, const uint16_t *restrict src, int64_t n);
 #endif
 
 /* Q4_K's packed 6-bit scale and min of sub-block j (0..7). */

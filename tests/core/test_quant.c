@@ -17,7 +17,13 @@ static const uint32_t all_types[] = {GB_GGML_F32,  GB_GGML_F16,  GB_GGML_BF16, G
                                      GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
 #define N_ALL (sizeof all_types / sizeof all_types[0])
 
-static int has_avx2(void) { return gb_quant_use(GB_QUANT_AVX2) && (gb_quant_use(GB_QUANT_AUTO), 1); }
+/* Whether this CPU runs the kernels of isa (the automatic choice is restored). */
+static int cpu_has(gb_quant_isa isa) { return gb_quant_use(isa) && (gb_quant_use(GB_QUANT_AUTO), 1); }
+static int has_avx2(void) { return cpu_has(GB_QUANT_AVX2); }
+
+static const char *no_isa(gb_quant_isa isa) {
+    return isa == GB_QUANT_AVX2 ? "no AVX2+FMA+F16C on this CPU" : "no AVX-512 F/BW/VL+VNNI on this CPU";
+}
 
 static int64_t blck(uint32_t t) { return t == GB_GGML_Q4_K || t == GB_GGML_Q6_K ? 256 : t <= 1 || t == 30 ? 1 : 32; }
 
@@ -364,9 +370,11 @@ static void random_weights(uint32_t type, void *q, int64_t n, gb_rng *r) {
     }
 }
 
-TEST(core_quant_simd_equals_scalar_quantized) {
-    if (!has_avx2()) {
-        gb_test_skip("no AVX2+FMA+F16C on this CPU");
+/* Every quantized dot product of isa against the scalar one, bit for bit, directly and through
+ * matvec (whose Q8_0/Q4_0 kernels read the activation side table), on every length. */
+static void quantized_equal_scalar(gb_quant_isa isa) {
+    if (!cpu_has(isa)) {
+        gb_test_skip(no_isa(isa));
         return;
     }
     gb_rng r;
@@ -387,14 +395,14 @@ TEST(core_quant_simd_equals_scalar_quantized) {
                 gb_quant_quantize_act(vt, a, x, n);
                 gb_quant_use(GB_QUANT_SCALAR);
                 float s = gb_quant_vec_dot(type, w, a, n);
-                gb_quant_use(GB_QUANT_AVX2);
+                gb_quant_use(isa);
                 float v = gb_quant_vec_dot(type, w, a, n), mv = 0;
                 /* matvec's kernels read the activation side table (Q8_0, Q4_0): the same bits */
                 CHECK_OK(gb_quant_matvec(type, w, x, &mv, 1, n));
                 cases++;
                 if (memcmp(&s, &v, 4) != 0 || memcmp(&s, &mv, 4) != 0) {
-                    gb_test_fail(__FILE__, __LINE__, "%s n=%lld: avx2 %.9g, avx2 matvec %.9g, scalar %.9g",
-                                 gb_ggml_type_name(type), (long long)n, v, mv, s);
+                    gb_test_fail(__FILE__, __LINE__, "%s %s n=%lld: simd %.9g, simd matvec %.9g, scalar %.9g",
+                                 gb_quant_kernel_name(), gb_ggml_type_name(type), (long long)n, v, mv, s);
                     rep = 99, nb = nmax;
                 }
             }
@@ -404,6 +412,9 @@ TEST(core_quant_simd_equals_scalar_quantized) {
     CHECK(cases > 500);
     free(w), free(a), free(x);
 }
+
+TEST(core_quant_avx2_equals_scalar_quantized) { quantized_equal_scalar(GB_QUANT_AVX2); }
+TEST(core_quant_avx512_equals_scalar_quantized) { quantized_equal_scalar(GB_QUANT_AVX512); }
 
 TEST(core_quant_simd_equals_scalar_float) {
     if (!has_avx2()) {
