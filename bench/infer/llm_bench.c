@@ -7,6 +7,7 @@
  *
  *   llm_bench MODEL.gguf [--threads 1,2] [--pp 512] [--tg 128] [--reps 2] [--ctx N] [--machine]
  *             [--isa scalar|avx2|avx512|amx]   (the quantized kernels; default: the best this CPU runs)
+ *             [--no-repack]   (keep the file's layout: no 8-row interleaving of the matrices)
  * --machine prints only the bandwidth and peak (run once per bench). One line per thread count:
  *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw
  * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
@@ -127,13 +128,14 @@ static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx)
     double rope = m->rope ? 2.0 * (double)m->n_ctx * (m->rope_dim / 2) * f : 0;
     double kv_alloc = 2.0 * m->n_layer * (double)m->n_ctx * KVC * f;
     double bufs = kv_alloc + act + n_sc * f + (double)m->deq_floats * f + rope;
+    double repacked = (double)info->repacked_bytes; /* replaces the same bytes of the file's pages */
     printf("%-5s memory | peak RSS %.1f MiB %s bound %.1f MiB = file %.1f + KV %.1f (n_ctx %lld) + 64 | %s | "
            "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f + batch activations %.1f "
-           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f\n",
+           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f; matrices re-laid for decode %.1f MiB\n",
            main_type(m), peak / MiB, peak <= bound ? "<=" : ">", bound / MiB, file / MiB, kv / MiB, (long long)ctx,
            peak <= bound ? "PASS" : "FAIL", proc_status_bytes("RssFile") / MiB, proc_status_bytes("RssAnon") / MiB,
            bufs / MiB, kv_alloc / MiB, act / MiB, (long long)m->n_batch, n_sc * f / MiB,
-           (double)m->deq_floats * f / MiB, rope / MiB);
+           (double)m->deq_floats * f / MiB, rope / MiB, repacked / MiB);
 }
 
 int main(int argc, char **argv) {
@@ -159,6 +161,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) n_ctx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--machine")) machine = 1;
+        else if (!strcmp(argv[i], "--no-repack")) gb_llm_set_repack(0);
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             const char *v = argv[++i];
             gb_quant_isa isa = !strcmp(v, "scalar") ? GB_QUANT_SCALAR : !strcmp(v, "avx2") ? GB_QUANT_AVX2
@@ -171,7 +174,7 @@ int main(int argc, char **argv) {
         else {
             fprintf(stderr,
                     "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] [--ctx N] "
-                    "[--isa scalar|avx2|avx512|amx] | --machine\n");
+                    "[--isa scalar|avx2|avx512|amx] [--no-repack] | --machine\n");
             return 2;
         }
     }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/quant.h"
+#include "core/quant_x8.h"
 #include "glassbox/rng.h"
 #include "glassbox/sys.h"
 
@@ -137,7 +138,7 @@ int main(int argc, char **argv) {
         printf("STREAM-style read, %d thread%s: %.1f GB/s\n", threads[t], threads[t] > 1 ? "s" : "", bw[t]);
     }
     printf("\n%-5s %7s", "type", "MiB");
-    for (int t = 0; t < nthr; t++) printf(" | %dT glassbox  ggml (GB/s, %% of read)", threads[t]);
+    for (int t = 0; t < nthr; t++) printf(" | %dT glassbox  x8  ggml (GB/s, %% of read)", threads[t]);
     printf("\n");
     float *wf = malloc((size_t)ROWS * COLS * sizeof *wf), *x = malloc(COLS * sizeof *x);
     float *out = malloc(ROWS * sizeof *out);
@@ -157,6 +158,15 @@ int main(int argc, char **argv) {
         }
         for (int64_t i = 0; i < ROWS; i++) gb_quant_quantize_row(type, W + (size_t)i * wrow, wf + i * COLS, COLS);
         for (int c = 1; c < copies; c++) memcpy(W + (size_t)c * wbytes, W, wbytes);
+        /* the same matrices interleaved by 8 rows, as the model loader re-lays them */
+        const int x8 = gb_quant_x8_supported(type, ROWS, COLS);
+        char *X8 = x8 ? aligned_alloc(64, (wbytes * (size_t)copies + 63) / 64 * 64) : NULL;
+        if (x8 && !X8) {
+            fprintf(stderr, "no memory\n");
+            return 1;
+        }
+        for (int c = 0; x8 && c < copies; c++)
+            if (gb_quant_x8_pack(type, X8 + (size_t)c * wbytes, W + (size_t)c * wbytes, ROWS, COLS)) return 1;
         printf("%-5s %7.1f", gb_ggml_type_name(type), wbytes / 1048576.0);
         vec_dot_fn peer = peer_dot(type);
         uint32_t vt = gb_quant_vec_dot_type(type);
@@ -164,13 +174,15 @@ int main(int argc, char **argv) {
         gb_quant_quantize_act(vt, xq, x, COLS);
         for (int t = 0; t < nthr; t++) {
             gb_threads_set(threads[t]);
-            double best[2] = {0, 0};
-            for (int rep = 0; rep < reps; rep++) { /* alternated, so load from others hits both */
-                for (int side = 0; side < (peer ? 2 : 1); side++) {
+            double best[3] = {0, 0, 0};
+            for (int rep = 0; rep < reps; rep++) { /* alternated, so load from others hits all */
+                for (int side = 0; side < 3; side++) {
+                    if ((side == 1 && !x8) || (side == 2 && !peer)) continue;
                     double t0 = gb_time_now();
                     for (int c = 0; c < copies; c++) {
                         const char *Wc = W + (size_t)c * wbytes;
                         if (side == 0) gb_quant_matvec(type, Wc, x, out, ROWS, COLS);
+                        else if (side == 1) gb_quant_x8_matmul(type, X8 + (size_t)c * wbytes, x, out, 1, ROWS, COLS);
                         else peer_matvec(peer, Wc, wrow, xq, out, threads[t]);
                     }
                     double gbs = (double)wbytes * copies / (gb_time_now() - t0) / 1e9;
@@ -179,12 +191,14 @@ int main(int argc, char **argv) {
             }
             sink = out[0];
             printf(" | %5.1f (%3.0f%%)", best[0], 100 * best[0] / bw[t]);
-            if (peer) printf(" %5.1f (%3.0f%%)", best[1], 100 * best[1] / bw[t]);
-            else printf(" %12s", "-");
+            for (int side = 1; side < 3; side++) {
+                if (best[side] > 0) printf(" %5.1f (%3.0f%%)", best[side], 100 * best[side] / bw[t]);
+                else printf(" %12s", "-");
+            }
             printf("%13s", "");
         }
         printf("\n");
-        free(W), free(xq);
+        free(W), free(X8), free(xq);
     }
     free(wf), free(x), free(out);
     return 0;

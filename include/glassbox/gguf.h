@@ -154,6 +154,10 @@ gb_status gb_gguf_open(gb_gguf **out, const char *path);
  * as `data` is. */
 gb_status gb_gguf_open_mem(gb_gguf **out, const void *data, size_t len, const char *name);
 void gb_gguf_close(gb_gguf *g); /* gb_gguf_close(NULL) is a no-op */
+/* Tells the OS that the mapped file's whole pages within [p, p + n) will not be read again,
+ * so they leave the process's resident memory (a copy was made of them). A no-op for
+ * in-memory images and for a range outside the mapping. Reading them later still works. */
+void gb_gguf_drop_pages(const gb_gguf *g, const void *p, size_t n);
 
 const char *gb_gguf_path(const gb_gguf *g);
 uint32_t gb_gguf_version(const gb_gguf *g);

@@ -33,6 +33,12 @@ gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx);
  * gb_llm_free (name is used in messages). */
 gb_status gb_llm_load_mem(gb_llm **out, const void *data, size_t len, const char *name, int64_t n_ctx);
 void gb_llm_free(gb_llm *m); /* NULL is a no-op */
+/* Whether models loaded afterwards re-lay their Q8_0/Q4_0/Q4_K/Q6_K matrices interleaved by 8
+ * rows, which roughly halves the instructions decode spends per weight byte (as llama.cpp's
+ * CPU "repack"). On by default where SIMD kernels run; the copy replaces the file's pages in
+ * memory (they are dropped), so memory use stays the same. Off (llama.cpp's --no-repack):
+ * every weight stays in the file's mapping. Process-wide; not while a model loads. */
+void gb_llm_set_repack(int on);
 
 const gb_tokenizer *gb_llm_tokenizer(const gb_llm *m);
 int64_t gb_llm_n_ctx(const gb_llm *m);
@@ -60,6 +66,7 @@ typedef struct gb_llm_info {
     const char *rope_scaling;        /* "none" or "linear" (llama: rope.scaling.type; gpt2: "none") */
     float rope_freq_scale;           /* 1/rope.scaling.factor: RoPE positions are multiplied by it */
     int rope_freqs;                  /* 1: rope_freqs.weight divides each RoPE frequency */
+    uint64_t repacked_bytes;         /* matrix bytes re-laid for decode (gb_llm_set_repack) */
 } gb_llm_info;
 void gb_llm_get_info(const gb_llm *m, gb_llm_info *out);
 

@@ -607,6 +607,10 @@ static const quant_kernels kernels_scalar = {
     gb_qg_pack_row_scalar,
     QG_RM,
     gb_quantize_row_q8_0,
+    gb_dot8_q8_0_ref,
+    gb_dot8_q4_0_ref,
+    gb_dot8_q4_K_ref,
+    gb_dot8_q6_K_ref,
 };
 
 static const quant_kernels *active;
@@ -691,6 +695,17 @@ int gb_quant_use(gb_quant_isa isa) {
 const char *gb_quant_kernel_name(void) { return get_kernels()->name; }
 
 qg_tile_fn gb_quant_tile_fn(void) { return get_kernels()->qg_tile; }
+
+gb_dot8_fn gb_quant_dot8_fn(uint32_t type) {
+    const quant_kernels *k = get_kernels();
+    switch (type) {
+    case GB_GGML_Q8_0: return k->dot8_q8_0;
+    case GB_GGML_Q4_0: return k->dot8_q4_0;
+    case GB_GGML_Q4_K: return k->dot8_q4_K;
+    case GB_GGML_Q6_K: return k->dot8_q6_K;
+    default: return NULL;
+    }
+}
 int gb_quant_tile_rows(void) { return get_kernels()->qg_rm; }
 qg_pack_fn gb_quant_pack_fn(void) { return get_kernels()->qg_pack; }
 
@@ -857,6 +872,28 @@ static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n
     }
 }
 
+/* X's M rows in the format of vt (with the side table for Q8_0), in the calling thread's
+ * buffer (kept between calls): *act, *arow bytes apart; F32 rows are used as they are. */
+static gb_status quantize_acts(uint32_t vt, const float *X, int64_t M, int64_t n_cols, const void **act,
+                               size_t *arow) {
+    *act = X;
+    *arow = (size_t)n_cols * sizeof(float);
+    if (vt == GB_GGML_F32) return GB_OK;
+    *arow = act_row_bytes(vt, n_cols);
+    if ((uint64_t)M > SIZE_MAX / (*arow ? *arow : 1))
+        return gb_errorf(GB_ERR_NOMEM, "matmul: %lld activation rows overflow", (long long)M);
+    const size_t need = (size_t)M * *arow;
+    if (need > act_cap) {
+        void *p = realloc(act_buf, need);
+        if (!p) return gb_errorf(GB_ERR_NOMEM, "matmul: no memory for %zu bytes", need);
+        act_buf = p;
+        act_cap = need;
+    }
+    for (int64_t m = 0; m < M; m++) quantize_act_row(vt, (char *)act_buf + (size_t)m * *arow, X + m * n_cols, n_cols);
+    *act = act_buf;
+    return GB_OK;
+}
+
 /* One row's product with activation row x; xd, xs: x's side table (Q8_0 activations only). */
 static inline float dot_act(const quant_kernels *k, uint32_t type, const void *restrict w, const void *restrict x,
                             const float *restrict xd, const int32_t *restrict xs, int64_t n) {
@@ -873,22 +910,10 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
     if (M == 0 || n_rows == 0) return GB_OK;
     const uint32_t vt = gb_quant_vec_dot_type(type);
     const size_t wrow = gb_quant_row_size(type, n_cols);
-    const void *act = X;
-    size_t arow = (size_t)n_cols * sizeof(float);
-    if (vt != GB_GGML_F32) { /* quantize the activations once */
-        arow = act_row_bytes(vt, n_cols);
-        if ((uint64_t)M > SIZE_MAX / (arow ? arow : 1))
-            return gb_errorf(GB_ERR_NOMEM, "matmul: %lld activation rows overflow", (long long)M);
-        size_t need = (size_t)M * arow;
-        if (need > act_cap) {
-            void *p = realloc(act_buf, need);
-            if (!p) return gb_errorf(GB_ERR_NOMEM, "matmul: no memory for %zu bytes", need);
-            act_buf = p;
-            act_cap = need;
-        }
-        for (int64_t m = 0; m < M; m++) quantize_act_row(vt, (char *)act_buf + (size_t)m * arow, X + m * n_cols, n_cols);
-        act = act_buf;
-    }
+    const void *act;
+    size_t arow;
+    rc = quantize_acts(vt, X, M, n_cols, &act, &arow);
+    if (rc) return rc;
     const quant_kernels *k = get_kernels();
     const size_t side = vt == GB_GGML_Q8_0 ? side_offset(n_cols) : 0;
     int nt = gb_threads_get();
@@ -917,4 +942,38 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
 gb_status gb_quant_matvec(uint32_t type, const void *restrict W, const float *restrict x,
                           float *restrict out, int64_t n_rows, int64_t n_cols) {
     return gb_quant_matmul(type, W, x, out, 1, n_rows, n_cols);
+}
+
+gb_status gb_quant_x8_matmul(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                             int64_t M, int64_t n_rows, int64_t n_cols) {
+    if (!gb_quant_x8_supported(type, n_rows, n_cols))
+        return gb_errorf(GB_ERR_ARG, "x8 matmul: %s %lld x %lld is not interleaved", gb_ggml_type_name(type),
+                         (long long)n_rows, (long long)n_cols);
+    if (M < 0) return gb_errorf(GB_ERR_ARG, "matmul: negative size");
+    if (M == 0) return GB_OK;
+    const uint32_t vt = gb_quant_vec_dot_type(type);
+    const void *act;
+    size_t arow;
+    gb_status rc = quantize_acts(vt, X, M, n_cols, &act, &arow);
+    if (rc) return rc;
+    const gb_dot8_fn dot8 = gb_quant_dot8_fn(type);
+    const size_t side = vt == GB_GGML_Q8_0 ? side_offset(n_cols) : 0, group = 8 * gb_quant_row_size(type, n_cols);
+    const int64_t ng = n_rows / 8;
+    int nt = gb_threads_get();
+    if ((double)M * (double)n_rows * (double)n_cols < 65536.0) nt = 1;
+    if (nt > ng) nt = (int)ng;
+    if (nt < 1) nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        /* fixed contiguous ranges of row groups: the thread count never changes a bit */
+        const int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        for (int64_t g = ng * ith / nth; g < ng * (ith + 1) / nth; g++)
+            for (int64_t m = 0; m < M; m++) {
+                const char *a = (const char *)act + (size_t)m * arow;
+                const float *xd = (const void *)(a + side); /* read only for Q8_0 activations */
+                const int32_t *xs = (const void *)(xd + n_cols / GB_QK8_0);
+                dot8(n_cols, (const char *)W + (size_t)g * group, a, xd, xs, out + m * n_rows + 8 * g);
+            }
+    }
+    return GB_OK;
 }

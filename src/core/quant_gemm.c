@@ -134,14 +134,19 @@ static void pack_row(uint32_t type, const void *row, int64_t nb, int rm, qg_wblk
 }
 
 /* Rows r0 .. r0 + QG_PANEL (rows past n_rows zero) into tiles of rm rows, block-major per
- * tile. */
+ * tile. With rowbuf, W is interleaved by 8 rows (quant_x8.h) and each row is first taken out
+ * into rowbuf (wrow bytes). */
 static void pack_panel(uint32_t type, const char *W, size_t wrow, int64_t r0, int64_t n_rows,
-                       int64_t nb, int rm, qg_wblk *panel) {
+                       int64_t nb, int rm, qg_wblk *panel, uint8_t *rowbuf) {
     for (int64_t t = 0; t < QG_PANEL / rm; t++)
         for (int r = 0; r < rm; r++) {
             const int64_t row = r0 + t * rm + r;
             qg_wblk *o = panel + t * nb * rm + r;
-            if (row < n_rows) pack_row(type, W + (size_t)row * wrow, nb, rm, o);
+            if (row < n_rows && rowbuf) {
+                gb_quant_x8_unpack_row(type, rowbuf, W, row, nb * 32);
+                pack_row(type, rowbuf, nb, rm, o);
+            } else if (row < n_rows)
+                pack_row(type, W + (size_t)row * wrow, nb, rm, o);
             else
                 for (int64_t b = 0; b < nb; b++) memset(o + b * rm, 0, sizeof *o);
         }
@@ -180,8 +185,8 @@ int gb_quant_gemm_supported(uint32_t type) {
     return type == GB_GGML_Q8_0 || type == GB_GGML_Q4_0 || type == GB_GGML_Q4_K || type == GB_GGML_Q6_K;
 }
 
-gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
-                        int64_t M, int64_t n_rows, int64_t n_cols) {
+static gb_status quant_gemm(uint32_t type, int x8, const void *restrict W, const float *restrict X,
+                            float *restrict out, int64_t M, int64_t n_rows, int64_t n_cols) {
     if (!gb_quant_gemm_supported(type))
         return gb_errorf(GB_ERR_ARG, "quant gemm: tensor type %u has no integer product", (unsigned)type);
     const int64_t qk = type == GB_GGML_Q4_K || type == GB_GGML_Q6_K ? 256 : 32;
@@ -201,7 +206,8 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
     int nt = gb_threads_get();
     if (nt < 1) nt = 1;
     if (nt > n_tiles) nt = (int)n_tiles;
-    const size_t gbytes = (size_t)QG_PANEL * (size_t)nb * sizeof(qg_wblk);
+    /* per thread: a panel, and for x8 weights a row taken out of its group */
+    const size_t gbytes = (size_t)QG_PANEL * (size_t)nb * sizeof(qg_wblk) + (x8 ? (wrow + 63) / 64 * 64 : 0);
     size_t xbytes, pbytes, need;
     if (!gb_mul_ok((size_t)ng, (size_t)nb * sizeof(qg_xblk), &xbytes) || !gb_mul_ok((size_t)nt, gbytes, &pbytes) ||
         (need = xbytes + pbytes) < xbytes)
@@ -228,9 +234,10 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
 #pragma omp barrier
         const int64_t t0 = n_tiles * ith / nth, t1 = n_tiles * (ith + 1) / nth;
         qg_wblk *panel = (qg_wblk *)(buf + xbytes + (size_t)ith * gbytes);
+        uint8_t *rowbuf = x8 ? (uint8_t *)(panel + (size_t)QG_PANEL * (size_t)nb) : NULL;
         for (int64_t p0 = t0; p0 < t1; p0 += tiles_per_panel) {
             const int64_t p1 = p0 + tiles_per_panel < t1 ? p0 + tiles_per_panel : t1;
-            pack_panel(type, W, wrow, p0 * rm, n_rows, nb, rm, panel);
+            pack_panel(type, W, wrow, p0 * rm, n_rows, nb, rm, panel, rowbuf);
             for (int64_t g = 0; g < ng; g++)
                 for (int64_t t = p0; t < p1; t++) {
                     const int64_t nr = n_rows - t * rm, nc = M - g * QG_NC;
@@ -240,4 +247,17 @@ gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *rest
         }
     }
     return GB_OK;
+}
+
+gb_status gb_quant_gemm(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                        int64_t M, int64_t n_rows, int64_t n_cols) {
+    return quant_gemm(type, 0, W, X, out, M, n_rows, n_cols);
+}
+
+gb_status gb_quant_gemm_x8(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                           int64_t M, int64_t n_rows, int64_t n_cols) {
+    if (M > 0 && !gb_quant_x8_supported(type, n_rows, n_cols))
+        return gb_errorf(GB_ERR_ARG, "quant gemm: %s %lld x %lld is not interleaved", gb_ggml_type_name(type),
+                         (long long)n_rows, (long long)n_cols);
+    return quant_gemm(type, 1, W, X, out, M, n_rows, n_cols);
 }

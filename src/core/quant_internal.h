@@ -5,6 +5,7 @@
 
 #include "core/quant.h"
 #include "core/quant_gemm.h"
+#include "core/quant_x8.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define QUANT_X86 1
@@ -33,6 +34,7 @@ typedef struct {
     qg_pack_fn qg_pack;
     int qg_rm;          /* weight rows of qg_tile's tiles */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+    gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K; /* 8 interleaved rows (quant_x8.h) */
 } quant_kernels;
 
 /* The selected ISA's prefill tile (of gb_quant_tile_rows() weight rows) and packer. */
@@ -47,6 +49,14 @@ extern const quant_kernels gb_quant_kernels_amx;
 /* gb_quantize_row_q8_0, same bits (non-finite blocks are handed to it) */
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 /* The AVX2 kernels the AVX-512 table keeps (the matvec path does not use the first two). */
+void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                       const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q4_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                       const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q4_K_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                       const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q6_K_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                       const int32_t *restrict xs, float *restrict out);
 float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
 float gb_avx2_dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);
 float gb_avx2_dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x);

@@ -750,6 +750,14 @@ void gb_gguf_close(gb_gguf *g) {
     gb_free(g);
 }
 
+void gb_gguf_drop_pages(const gb_gguf *g, const void *p, size_t n) {
+    const uintptr_t lo = (uintptr_t)g->map, hi = lo + g->len, a = (uintptr_t)p;
+    if (!g->mapped || a < lo || a > hi || n > hi - a) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t from = (a + page - 1) / page * page, to = (a + n) / page * page;
+    if (to > from) (void)madvise((void *)from, to - from, MADV_DONTNEED); /* advice: failure is harmless */
+}
+
 /* ---------------------------------------------------------------- queries */
 
 const char *gb_gguf_path(const gb_gguf *g) { return g->path; }

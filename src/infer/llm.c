@@ -31,6 +31,7 @@
 #include "core/gemm.h"
 #include "core/kernels.h"
 #include "core/quant.h"
+#include "core/quant_x8.h"
 #include "glassbox/gguf.h"
 #include "glassbox/infer.h"
 #include "glassbox/mem.h"
@@ -114,6 +115,38 @@ static gb_status get_vec(gb_llm *m, const float **out, const char *name, int64_t
     gb_status rc = gb_quant_dequantize_row(t->type, p, t->data, n);
     if (rc) return rc;
     *out = p;
+    return GB_OK;
+}
+
+static int repack_on = 1;
+void gb_llm_set_repack(int on) { repack_on = on != 0; }
+
+/* The matrices decode multiplies, re-laid interleaved by 8 rows where their type and shape
+ * allow (an owned copy; the file's pages are dropped after each). Not the embedding table,
+ * which is read by rows, nor a tied output that is the same tensor. */
+static gb_status repack(gb_llm *m) {
+    if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
+    for (int l = -1; l < m->n_layer; l++) {
+        gb_llm_layer *L = l >= 0 ? &m->layers[l] : NULL;
+        gb_llm_mat *out = l < 0 && !m->tied ? &m->output : NULL;
+        gb_llm_mat *mats[] = {out, L ? &L->qkv : NULL, L ? &L->q : NULL, L ? &L->k : NULL, L ? &L->v : NULL,
+                              L ? &L->attn_out : NULL, L ? &L->gate : NULL, L ? &L->up : NULL, L ? &L->down : NULL};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
+            gb_llm_mat *w = mats[i];
+            if (!w || !w->data || !gb_quant_x8_supported(w->type, w->rows, w->cols)) continue;
+            if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
+            const size_t bytes = (size_t)w->rows * w->row_bytes;
+            void *p = gb_alloc(bytes);
+            if (!p) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
+            m->owned[m->n_owned++] = p;
+            gb_status rc = gb_quant_x8_pack(w->type, p, w->data, w->rows, w->cols);
+            if (rc) return rc;
+            gb_gguf_drop_pages(m->g, w->data, bytes);
+            w->data = p;
+            w->x8 = 1;
+            m->x8_bytes += bytes;
+        }
+    }
     return GB_OK;
 }
 
@@ -426,6 +459,7 @@ static gb_status load_opened(gb_llm *m, const char *path, int64_t n_ctx) {
                          (long long)m->n_ctx_train);
     m->n_ctx = n_ctx ? n_ctx : m->n_ctx_train;
     m->n_batch = batch_rows(m);
+    if ((rc = repack(m))) return rc;
     if (gb_gguf_find_key(m->g, "tokenizer.ggml.model") >= 0) {
         if ((rc = gb_tokenizer_load_gguf(&m->tok, m->g))) return rc;
         if (gb_tokenizer_vocab_size(m->tok) > m->V)
@@ -495,6 +529,7 @@ void gb_llm_get_info(const gb_llm *m, gb_llm_info *out) {
     out->rope_scaling = m->rope ? m->rope_scaling : "none";
     out->rope_freq_scale = m->rope ? m->rope_freq_scale : 1.0f;
     out->rope_freqs = m->rope_freqs != NULL;
+    out->repacked_bytes = m->x8_bytes;
 }
 
 /* ---------------------------------------------------------------- eval */
@@ -511,7 +546,11 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
         gb_gemm_forward(out, in, w->data, b, M, K, N);
         return GB_OK;
     }
-    if (M < GEMM_MIN_ROWS) {
+    if (w->x8) { /* interleaved by 8 rows (src/core/quant_x8.h) */
+        gb_status rc = M < GEMM_MIN_ROWS ? gb_quant_x8_matmul(w->type, w->data, in, out, M, N, K)
+                                         : gb_quant_gemm_x8(w->type, w->data, in, out, M, N, K);
+        if (rc) return rc;
+    } else if (M < GEMM_MIN_ROWS) {
         gb_status rc = gb_quant_matmul(w->type, w->data, in, out, M, N, K);
         if (rc) return rc;
     } else if (gb_quant_gemm_supported(w->type)) {

@@ -10,12 +10,14 @@
 #include "glassbox/gguf.h"
 #include "glassbox/infer.h"
 
-/* A weight matrix (rows, cols) = PyTorch (out, in), in the mapping, in its stored type. */
+/* A weight matrix (rows, cols) = PyTorch (out, in), in its stored type: in the mapping, or
+ * interleaved by 8 rows for decode (x8: an owned copy; src/core/quant_x8.h). */
 typedef struct gb_llm_mat {
     const void *data;  /* NULL: absent */
     uint32_t type;     /* gb_ggml_type */
     int64_t rows, cols;
     size_t row_bytes;
+    int x8;            /* data is interleaved by 8 rows */
 } gb_llm_mat;
 
 typedef struct gb_llm_layer {
@@ -50,8 +52,9 @@ struct gb_llm {
     gb_llm_mat output;          /* (V, C); == token_embd when tied */
     const float *out_norm_w, *out_norm_b; /* (C) */
     gb_llm_layer *layers;       /* n_layer */
-    float **owned;              /* 1-D tensors converted to F32 */
+    void **owned;               /* 1-D tensors converted to F32, interleaved matrices */
     int n_owned;
+    uint64_t x8_bytes;          /* bytes of the interleaved matrices */
 
     float *k_cache, *v_cache;   /* (n_layer, n_ctx, KVC) each */
     float *rope_cos, *rope_sin; /* (n_ctx, rope_dim/2) */

@@ -111,6 +111,50 @@ TEST(infer_llm_gpt2_matches_training) { check_against_training("gpt2-tiny", 0); 
 TEST(infer_llm_llama_gqa_matches_training) { check_against_training("llama-tiny", 2); }
 TEST(infer_llm_llama_mqa_matches_training) { check_against_training("llama-tiny", 1); }
 
+/* Matrices re-laid for decode (interleaved by 8 rows) change nothing but the float order of
+ * decode: prefill has the same bits, decode agrees to rounding, and the off switch keeps the
+ * file's layout. */
+TEST(infer_llm_repack_same_logits) {
+    gb_model_config c = tiny("llama-tiny", 512, 64);
+    c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
+    const char *f32 = gb_test_path("%s/rp-f32.gguf", gb_test_tmpdir());
+    gb_model *tm = fixture_write_model(&c, f32, 11);
+    REQUIRE(tm);
+    gb_model_free(tm);
+    enum { T = 12 };
+    uint32_t tok[T];
+    fill_tokens(tok, NULL, T, c.vocab_size, 9);
+    const size_t n = (size_t)T * (size_t)c.vocab_size;
+    float *pre[2], *dec[2];
+    static const uint32_t types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const char *qp = gb_test_path("%s/rp-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
+        CHECK_OK(gb_llm_quantize(f32, qp, types[k], 0));
+        for (int on = 0; on < 2; on++) {
+            pre[on] = malloc(n * sizeof(float)), dec[on] = malloc(n * sizeof(float));
+            gb_llm_set_repack(on);
+            gb_llm *m = NULL;
+            CHECK_OK(gb_llm_load(&m, qp, 0));
+            REQUIRE(m && pre[on] && dec[on]);
+            gb_llm_info info;
+            gb_llm_get_info(m, &info);
+            /* every matrix (the output is untied): all the per-token bytes but the norms' */
+            const uint64_t norms = (2 * (uint64_t)c.n_layer + 1) * (uint64_t)c.d_model * sizeof(float);
+            if (on && strcmp(gb_quant_kernel_name(), "scalar") != 0)
+                CHECK(info.repacked_bytes + norms == info.weight_bytes_per_token);
+            if (!on) CHECK(info.repacked_bytes == 0);
+            CHECK_OK(gb_llm_eval(m, tok, T, 0, pre[on], 1));
+            for (int t = 0; t < T; t++) CHECK_OK(gb_llm_eval(m, tok + t, 1, t, dec[on] + (size_t)t * c.vocab_size, 0));
+            gb_llm_free(m);
+        }
+        gb_llm_set_repack(1);
+        CHECK(memcmp(pre[0], pre[1], n * sizeof(float)) == 0);
+        const double e = rel_max(dec[1], dec[0], (int64_t)n);
+        if (!(e < 1e-4)) gb_test_fail(__FILE__, __LINE__, "%s: decode differs by %g", gb_ggml_type_name(types[k]), e);
+        for (int on = 0; on < 2; on++) free(pre[on]), free(dec[on]);
+    }
+}
+
 TEST(infer_llm_quantized_close_to_f32) {
     /* row lengths multiples of 256 so that the K types apply everywhere */
     gb_model_config c = tiny("llama-tiny", 512, 64);

@@ -1,0 +1,91 @@
+/* glassbox — quantized weights interleaved by 8 rows ("x8"), for decode.
+ *
+ * A decode step multiplies one activation row by every weight row, streaming the weights from
+ * memory once. In the GGUF layout each row's dot product ends in a horizontal reduction and
+ * each block's scale is a scalar; with 8 rows interleaved, one 32-byte load holds 4 bytes of
+ * each of 8 rows, so lane r of every vector belongs to row r: 8 rows' sums come out whole,
+ * their 8 scales convert as one vector, and about half the instructions per weight byte remain
+ * (docs/quantization.md has the measurements). The model loader re-lays its matrices this way
+ * once (same bytes in all; llama.cpp's CPU "repack" does the same).
+ *
+ * Layout of a (rows, cols) matrix, rows a multiple of 8: row group g (rows 8g .. 8g+7) is nb
+ * x8 blocks, block b holding block b of each of the 8 rows. In a byte array that is L bytes
+ * per row in the GGUF block, byte i of row r goes to [32·(i/4) + 4·r + i%4] (4-byte groups of
+ * the 8 rows in turn); the scales of the K types are the 8 rows' arrays one after another. */
+#ifndef GLASSBOX_CORE_QUANT_X8_H
+#define GLASSBOX_CORE_QUANT_X8_H
+
+#include "core/quant.h"
+
+typedef struct {
+    uint16_t d[8];   /* fp16 scale of each row */
+    uint8_t qs[128]; /* interleaved qs[16] */
+} gb_block_q4_0x8;
+
+typedef struct {
+    uint16_t d[8];
+    int8_t qs[256]; /* interleaved qs[32] */
+} gb_block_q8_0x8;
+
+typedef struct {
+    uint16_t d[8], dmin[8];
+    uint8_t scales[96]; /* row r's scales[12] at 12·r */
+    uint8_t qs[1024];   /* interleaved qs[128] */
+} gb_block_q4_Kx8;
+
+typedef struct {
+    uint16_t d[8];
+    int8_t scales[128]; /* row r's scales[16] at 16·r */
+    uint8_t ql[1024];   /* interleaved ql[128] */
+    uint8_t qh[512];    /* interleaved qh[64] */
+} gb_block_q6_Kx8;
+
+_Static_assert(sizeof(gb_block_q4_0x8) == 8 * sizeof(gb_block_q4_0), "Q4_0 x8");
+_Static_assert(sizeof(gb_block_q8_0x8) == 8 * sizeof(gb_block_q8_0), "Q8_0 x8");
+_Static_assert(sizeof(gb_block_q4_Kx8) == 8 * sizeof(gb_block_q4_K), "Q4_K x8");
+_Static_assert(sizeof(gb_block_q6_Kx8) == 8 * sizeof(gb_block_q6_K), "Q6_K x8");
+
+/* Whether a (rows, cols) matrix of `type` can be interleaved: Q8_0, Q4_0, Q4_K or Q6_K, rows a
+ * multiple of 8, cols of whole blocks. */
+int gb_quant_x8_supported(uint32_t type, int64_t rows, int64_t cols);
+
+/* dst (the same size as src) = src interleaved; threaded. GB_ERR_ARG if not supported. */
+gb_status gb_quant_x8_pack(uint32_t type, void *restrict dst, const void *restrict src, int64_t rows, int64_t cols);
+
+/* Row `row` of an interleaved matrix back in the GGUF layout (gb_quant_row_size bytes). */
+void gb_quant_x8_unpack_row(uint32_t type, void *restrict dst, const void *restrict x8, int64_t row, int64_t cols);
+
+/* out[r], r < 8 = row 8g + r of the group `w` (nb blocks of its type) · activation row x: for
+ * Q8_0/Q4_0 x is Q8_0 with the side table (xd: block scales as floats; xs: code sums, Q4_0
+ * only), for Q4_K/Q6_K it is Q8_K. Every kernel computes each block's (super-block's) integer
+ * sums exactly and then, lane r, these float steps in block order:
+ *   Q8_0, Q4_0: acc = fma((float)isum, F16(d_r)·xd[b], acc)      (Q4_0: isum = Σq·x − 8·xs[b])
+ *   Q4_K: acc = fma((float)Σ_s sc_s·Σq·x, F16(d_r)·x.d, acc),
+ *         accm = fma((float)Σ_s m_s·Σx_s, F16(dmin_r)·x.d, accm); out = acc − accm
+ *   Q6_K: acc = fma((float)(Σ_g sc_g·Σq·x − 32·Σ_g sc_g·bsums_g), F16(d_r)·x.d, acc)
+ * so every SIMD kernel returns the scalar reference's bits. */
+typedef void (*gb_dot8_fn)(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                           const int32_t *restrict xs, float *restrict out);
+
+void gb_dot8_q8_0_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                      const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q4_0_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                      const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q4_K_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                      const int32_t *restrict xs, float *restrict out);
+void gb_dot8_q6_K_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                      const int32_t *restrict xs, float *restrict out);
+
+/* The selected ISA's kernel for `type` (one of the four). */
+gb_dot8_fn gb_quant_dot8_fn(uint32_t type);
+
+/* out (M, n_rows) = X (M, n_cols) · Wᵀ with W interleaved: as gb_quant_matmul, independent of
+ * the thread count. */
+gb_status gb_quant_x8_matmul(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                             int64_t M, int64_t n_rows, int64_t n_cols);
+
+/* gb_quant_gemm with W interleaved: the same bits as gb_quant_gemm on the GGUF layout. */
+gb_status gb_quant_gemm_x8(uint32_t type, const void *restrict W, const float *restrict X, float *restrict out,
+                           int64_t M, int64_t n_rows, int64_t n_cols);
+
+#endif

@@ -1,0 +1,65 @@
+/* glassbox — AVX2 group kernels of the 8-row interleaved layouts (quant_x8.h) for Q8_0 and
+ * Q4_0. Lane r of every vector is row r: one 32-byte load is 4 codes of each row, met by the
+ * activation's 4 codes broadcast to all lanes, so the 8 rows' block sums come out whole and
+ * their scales convert as one vector. The integers are exact and the float steps are the
+ * scalar kernels' (quant_x8.c), lane by lane: the same bits.
+ *
+ * Decode streams the weights once, and with half the instructions per byte of the GGUF-layout
+ * kernels the core has time to ask for them early: each block prefetches the lines
+ * X8_PREFETCH bytes ahead (the hardware prefetcher alone left 15-25 % of the bandwidth
+ * unused on the development machine; docs/quantization.md). */
+#include "core/quant_internal.h"
+
+#ifdef QUANT_X86
+#include "core/quant_x8_avx2.h"
+
+/* Σ (q − 8)·x for 8 rows of one Q4_0 block: the low nibbles of the 4-byte group j are elements
+ * 4j..4j+3, the high ones 16+4j..; int16 pair sums ≤ 2·15·127, eight of them ≤ 30480. */
+X8_TGT void gb_dot8_q4_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                              const int32_t *restrict xs, float *restrict out) {
+    const gb_block_q4_0x8 *wb = w;
+    const gb_block_q8_0 *xb = x;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / 32; b++) {
+        x8_prefetch(wb + b, sizeof *wb);
+        __m256i s = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(wb[b].qs + 32 * j));
+            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo, x8_bcast4(xb[b].qs + 4 * j)));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi, x8_bcast4(xb[b].qs + 16 + 4 * j)));
+        }
+        const __m256i si = _mm256_sub_epi32(_mm256_madd_epi16(s, one), _mm256_set1_epi32(8 * xs[b]));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), x8_scales(wb[b].d, xd[b]), acc);
+    }
+    _mm256_storeu_ps(out, acc);
+}
+
+/* Σ w·x for 8 rows of one Q8_0 block: |w| times x with w's sign (pair sums ≤ 2·128·127),
+ * widened every group. */
+X8_TGT void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                              const int32_t *restrict xs, float *restrict out) {
+    (void)xs;
+    const gb_block_q8_0x8 *wb = w;
+    const gb_block_q8_0 *xb = x;
+    const __m256i one = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / 32; b++) {
+        x8_prefetch(wb + b, sizeof *wb);
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+        for (int j = 0; j < 8; j += 2) {
+            const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wb[b].qs + 32 * j));
+            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wb[b].qs + 32 * j + 32));
+            const __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x8_bcast4(xb[b].qs + 4 * j), w0));
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(w1, w1), _mm256_sign_epi8(x8_bcast4(xb[b].qs + 4 * j + 4), w1));
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, one));
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, one));
+        }
+        const __m256i si = _mm256_add_epi32(s0, s1);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), x8_scales(wb[b].d, xd[b]), acc);
+    }
+    _mm256_storeu_ps(out, acc);
+}
+
+#endif
