@@ -607,6 +607,7 @@ static const quant_kernels kernels_scalar = {
     gb_qg_pack_row_scalar,
     QG_RM,
     gb_quantize_row_q8_0,
+    gb_quantize_row_q8_K,
     gb_dot8_q8_0_ref,
     gb_dot8_q4_0_ref,
     gb_dot8_q4_K_ref,
@@ -809,7 +810,7 @@ void gb_quant_quantize_act(uint32_t vec_dot_type, void *restrict dst, const floa
                            int64_t n) {
     switch (vec_dot_type) {
     case GB_GGML_Q8_0: get_kernels()->quantize_q8_0(dst, src, n); break;
-    case GB_GGML_Q8_K: gb_quantize_row_q8_K(dst, src, n); break;
+    case GB_GGML_Q8_K: get_kernels()->quantize_q8_K(dst, src, n); break;
     default: memcpy(dst, src, (size_t)n * sizeof(float)); break;
     }
 }

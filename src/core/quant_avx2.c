@@ -88,6 +88,57 @@ TGT void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restr
     }
 }
 
+/* gb_quantize_row_q8_K's bits: the first element of largest magnitude sets the sign of the
+ * scale, codes round to nearest even (VCVTPS2DQ, as ggml's nearest_int), at most 127. A block
+ * with a NaN or an infinity, or whose scale overflows, goes to the scalar code. */
+TGT void gb_quantize_row_q8_K_avx2(gb_block_q8_K *restrict y, const float *restrict x, int64_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+    for (int64_t i = 0; i < n / GB_QK_K; i++, x += GB_QK_K) {
+        __m256 amax = _mm256_setzero_ps(), fin = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+        for (int j = 0; j < GB_QK_K; j += 8) {
+            const __m256 a = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j));
+            fin = _mm256_and_ps(fin, _mm256_cmp_ps(a, inf, _CMP_LT_OQ)); /* false for NaN and ±inf */
+            amax = _mm256_max_ps(amax, a);
+        }
+        if (_mm256_movemask_ps(fin) != 0xff) {
+            gb_quantize_row_q8_K(y + i, x, GB_QK_K);
+            continue;
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        const float am = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+        if (am == 0.0f) { /* as the scalar code: all zero, bsums included */
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        int j0 = 0; /* the first element of that magnitude decides the sign */
+        while (fabsf(x[j0]) != am) j0++;
+        const float iscale = -127.f / x[j0];
+        if (!(fabsf(iscale) < INFINITY)) {
+            gb_quantize_row_q8_K(y + i, x, GB_QK_K);
+            continue;
+        }
+        const __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i c127 = _mm256_set1_epi32(127), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (int j = 0; j < GB_QK_K; j += 32) {
+            __m256i c[4];
+            for (int k = 0; k < 4; k++)
+                c[k] = _mm256_min_epi32(c127, _mm256_cvtps_epi32(_mm256_mul_ps(vs, _mm256_loadu_ps(x + j + 8 * k))));
+            const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c[0], c[1]), _mm256_packs_epi32(c[2], c[3]));
+            const __m256i q = _mm256_permutevar8x32_epi32(p, order);
+            _mm256_storeu_si256((__m256i *)(y[i].qs + j), q);
+            /* the two 16-code sums: bytes widened by VPMADDUBSW with ones, then added up */
+            const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), q);
+            const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1)); /* 4-code sums */
+            int32_t v[8];
+            _mm256_storeu_si256((__m256i *)v, s32);
+            y[i].bsums[j / 16] = (int16_t)(v[0] + v[1] + v[2] + v[3]);
+            y[i].bsums[j / 16 + 1] = (int16_t)(v[4] + v[5] + v[6] + v[7]);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 TGT float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x) {
     const int64_t nb = n / GB_QK8_0;
     __m128 acc = _mm_setzero_ps();
@@ -339,7 +390,7 @@ const quant_kernels gb_quant_kernels_avx2 = {
     "avx2",          GB_QUANT_AVX2,    gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
     dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
     gb_avx2_dot_f32, gb_avx2_fp16_from_f32, gb_avx2_fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
-    QG_RM,           gb_quantize_row_q8_0_avx2,
+    QG_RM,           gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_K_avx2,
     gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2,
 };
 

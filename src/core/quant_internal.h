@@ -34,6 +34,7 @@ typedef struct {
     qg_pack_fn qg_pack;
     int qg_rm;          /* weight rows of qg_tile's tiles */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+    void (*quantize_q8_K)(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
     gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K; /* 8 interleaved rows (quant_x8.h) */
 } quant_kernels;
 
@@ -46,8 +47,9 @@ qg_pack_fn gb_quant_pack_fn(void);
 extern const quant_kernels gb_quant_kernels_avx2;
 extern const quant_kernels gb_quant_kernels_avx512;
 extern const quant_kernels gb_quant_kernels_amx;
-/* gb_quantize_row_q8_0, same bits (non-finite blocks are handed to it) */
+/* gb_quantize_row_q8_0 and _q8_K, same bits (non-finite blocks are handed to them) */
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+void gb_quantize_row_q8_K_avx2(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
 /* The AVX2 kernels the AVX-512 table keeps (the matvec path does not use the first two). */
 void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
                        const int32_t *restrict xs, float *restrict out);

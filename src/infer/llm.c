@@ -118,34 +118,66 @@ static gb_status get_vec(gb_llm *m, const float **out, const char *name, int64_t
     return GB_OK;
 }
 
+/* Whether the matrices can share one re-laid buffer: present, of one type, interleavable. */
+static int can_fuse(const gb_llm_mat *const *w, int n) {
+    for (int i = 0; i < n; i++)
+        if (!w[i]->data || w[i]->type != w[0]->type || w[i]->cols != w[0]->cols ||
+            !gb_quant_x8_supported(w[i]->type, w[i]->rows, w[i]->cols))
+            return 0;
+    return 1;
+}
+
+/* Matrices w[0..n) re-laid, one after another, into one owned buffer, which *fused (if not
+ * NULL) describes as a whole; each w[i] then points at its part. The file's pages of each are
+ * dropped once it is copied. */
+static gb_status relay(gb_llm *m, gb_llm_mat *const *w, int n, gb_llm_mat *fused) {
+    int64_t rows = 0;
+    for (int i = 0; i < n; i++) rows += w[i]->rows;
+    const size_t rb = w[0]->row_bytes, bytes = (size_t)rows * rb;
+    if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
+    char *p = gb_alloc(bytes);
+    if (!p) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
+    m->owned[m->n_owned++] = p;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        const size_t b = (size_t)w[i]->rows * rb;
+        gb_status rc = gb_quant_x8_pack(w[i]->type, p + off, w[i]->data, w[i]->rows, w[i]->cols);
+        if (rc) return rc;
+        gb_gguf_drop_pages(m->g, w[i]->data, b);
+        w[i]->data = p + off, w[i]->x8 = 1;
+        off += b;
+    }
+    if (fused) *fused = (gb_llm_mat){p, w[0]->type, rows, w[0]->cols, rb, 1};
+    m->x8_bytes += bytes;
+    return GB_OK;
+}
+
 static int repack_on = 1;
 void gb_llm_set_repack(int on) { repack_on = on != 0; }
 
 /* The matrices decode multiplies, re-laid interleaved by 8 rows where their type and shape
- * allow (an owned copy; the file's pages are dropped after each). Not the embedding table,
- * which is read by rows, nor a tied output that is the same tensor. */
+ * allow. q, k, v become one fused qkv matrix (one product instead of three, as gpt2's), and
+ * gate and up share a buffer that decode multiplies in one product. Not the embedding table,
+ * which is read by rows, nor a tied output that is that same tensor. */
 static gb_status repack(gb_llm *m) {
     if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
-    for (int l = -1; l < m->n_layer; l++) {
-        gb_llm_layer *L = l >= 0 ? &m->layers[l] : NULL;
-        gb_llm_mat *out = l < 0 && !m->tied ? &m->output : NULL;
-        gb_llm_mat *mats[] = {out, L ? &L->qkv : NULL, L ? &L->q : NULL, L ? &L->k : NULL, L ? &L->v : NULL,
-                              L ? &L->attn_out : NULL, L ? &L->gate : NULL, L ? &L->up : NULL, L ? &L->down : NULL};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
-            gb_llm_mat *w = mats[i];
-            if (!w || !w->data || !gb_quant_x8_supported(w->type, w->rows, w->cols)) continue;
-            if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
-            const size_t bytes = (size_t)w->rows * w->row_bytes;
-            void *p = gb_alloc(bytes);
-            if (!p) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
-            m->owned[m->n_owned++] = p;
-            gb_status rc = gb_quant_x8_pack(w->type, p, w->data, w->rows, w->cols);
-            if (rc) return rc;
-            gb_gguf_drop_pages(m->g, w->data, bytes);
-            w->data = p;
-            w->x8 = 1;
-            m->x8_bytes += bytes;
+    gb_status rc;
+    if (!m->tied && can_fuse((const gb_llm_mat *[]){&m->output}, 1) &&
+        (rc = relay(m, (gb_llm_mat *[]){&m->output}, 1, NULL)))
+        return rc;
+    for (int l = 0; l < m->n_layer; l++) {
+        gb_llm_layer *L = &m->layers[l];
+        gb_llm_mat *qkv[] = {&L->q, &L->k, &L->v}, *gu[] = {&L->gate, &L->up};
+        if (!L->q_b && !L->k_b && !L->v_b && can_fuse((const gb_llm_mat *const *)qkv, 3)) {
+            if ((rc = relay(m, qkv, 3, &L->qkv))) return rc;
+            L->q.data = L->k.data = L->v.data = NULL; /* eval takes the fused path */
         }
+        if (!L->gate_b && !L->up_b && can_fuse((const gb_llm_mat *const *)gu, 2) && (rc = relay(m, gu, 2, &L->gate_up)))
+            return rc;
+        gb_llm_mat *one[] = {&L->qkv, &L->q, &L->k, &L->v, &L->attn_out, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+            if (!one[i]->x8 && can_fuse((const gb_llm_mat *const *)&one[i], 1) && (rc = relay(m, &one[i], 1, NULL)))
+                return rc;
     }
     return GB_OK;
 }
@@ -703,7 +735,15 @@ static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_
         if ((rc = linear(m, m->xb, m->att, &L->attn_out, L->attn_out_b, M))) return rc;
         for (int64_t i = 0; i < M * C; i++) m->x[i] += m->xb[i];
         norm(m, m->xb, m->x, L->ffn_norm_w, L->ffn_norm_b, M);
-        if (m->swiglu) {
+        if (m->swiglu && L->gate_up.data && M < GEMM_MIN_ROWS) {
+            /* decode: one product into rows [gate | up] of 2F, then each row's silu(gate)·up
+             * moved down to stride F (in place: the destination never passes the source) */
+            if ((rc = linear(m, m->hb, m->xb, &L->gate_up, NULL, M))) return rc;
+            for (int64_t i = 0; i < M; i++) {
+                gb_silu_mul_inplace(m->hb + i * 2 * F, m->hb + i * 2 * F + F, F);
+                memmove(m->hb + i * F, m->hb + i * 2 * F, (size_t)F * sizeof(float));
+            }
+        } else if (m->swiglu) {
             if ((rc = linear(m, m->hb, m->xb, &L->gate, L->gate_b, M)) || (rc = linear(m, m->hb2, m->xb, &L->up, L->up_b, M)))
                 return rc;
             gb_silu_mul_inplace(m->hb, m->hb2, M * F);

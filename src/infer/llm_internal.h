@@ -29,6 +29,8 @@ typedef struct gb_llm_layer {
     const float *attn_out_b;                 /* (C) or NULL */
     const float *ffn_norm_w, *ffn_norm_b;    /* (C) */
     gb_llm_mat gate, up, down;               /* (F, C) swiglu only, (F, C), (C, F) */
+    gb_llm_mat gate_up;                      /* (2F, C): gate then up, one re-laid buffer
+                                                (decode's single product), or absent */
     const float *gate_b, *up_b, *down_b;     /* or NULL */
 } gb_llm_layer;
 

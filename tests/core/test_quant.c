@@ -567,3 +567,37 @@ TEST(core_quant_act_q8_0_simd_equals_scalar) {
     }
     CHECK_EQ_INT(bad, 0);
 }
+
+/* The AVX2 Q8_K activation quantizer against gb_quantize_row_q8_K, byte for byte: Gaussian
+ * rows, rounding ties (a block maximum of 127, so the scale is −1 and x + ½ is a tie), the
+ * largest magnitude twice with both signs (the first one sets the scale's sign), tiny and huge
+ * magnitudes, zeros, subnormals, and blocks with NaN or ±inf (handed to the scalar code). */
+TEST(core_quant_act_q8_K_simd_equals_scalar) {
+    if (!has_avx2()) {
+        gb_test_skip("no AVX2+FMA+F16C on this CPU");
+        return;
+    }
+    gb_rng r;
+    gb_rng_seed(&r, 78);
+    enum { NB = 8, N = NB * 256 };
+    static float x[N];
+    static gb_block_q8_K a[NB], b[NB];
+    int bad = 0;
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < N; i++) {
+            const int blk = i / 256, kind = (blk + round) % 8, e = i % 256;
+            float v = gb_rng_normal(&r);
+            if (kind == 1) v = e == 3 ? -127.0f : (float)((int)(gb_rng_u64(&r) % 253) - 126) + 0.5f;
+            if (kind == 2) v = e == 5 ? -3.0f : e == 9 ? 3.0f : v * 0.5f; /* −3 first: scale sign from it */
+            if (kind == 3) v *= (round % 2) ? 1e-30f : 1e30f;
+            if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
+            if (kind == 5) v *= 1e-41f; /* subnormal: the scale overflows */
+            if (kind == 6 && e == (round % 256)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
+            x[i] = v;
+        }
+        gb_quantize_row_q8_K(a, x, N);
+        gb_quant_quantize_act(GB_GGML_Q8_K, b, x, N);
+        bad += memcmp(a, b, sizeof a) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+}
