@@ -83,3 +83,27 @@ TEST(infer_cli_perplexity_and_generate) {
     CHECK_EQ_INT(run(gu, &out, &err), 2);
     free(out), free(err);
 }
+
+/* --no-repack keeps the file's matrix layout; prefill (all perplexity does) gives the same bits
+ * either way, so the same perplexity to the last digit. */
+TEST(infer_cli_no_repack_same_perplexity) {
+    const char *m = tiny_model();
+    const char *q = gb_test_path("%s/cli-tiny-q4.gguf", gb_test_tmpdir());
+    const char *txt = gb_test_path("%s/cli-text-rp.txt", gb_test_tmpdir());
+    FILE *fp = fopen(txt, "w");
+    REQUIRE(fp);
+    for (int i = 0; i < 30; i++) fprintf(fp, "And God said, Let there be light: and there was light. %d\n", i);
+    fclose(fp);
+    char *out = NULL, *err = NULL, *out2 = NULL;
+    const char *qa[] = {"quantize", m, q, "--type", "q4_0", NULL};
+    CHECK_EQ_INT(run(qa, &out, &err), 0);
+    free(out), free(err);
+    const char *pa[] = {"perplexity", "-m", q, "-f", txt, "--ctx", "32", "--json", NULL};
+    const char *pn[] = {"perplexity", "-m", q, "-f", txt, "--ctx", "32", "--json", "--no-repack", NULL};
+    CHECK_EQ_INT(run(pa, &out, &err), 0);
+    free(err);
+    CHECK_EQ_INT(run(pn, &out2, &err), 0);
+    const char *a = out ? strstr(out, "\"ppl\":") : NULL, *b = out2 ? strstr(out2, "\"ppl\":") : NULL;
+    CHECK(a && b && !strncmp(a, b, 24));
+    free(out), free(out2), free(err);
+}
