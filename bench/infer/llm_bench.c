@@ -164,8 +164,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-repack")) gb_llm_set_repack(0);
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             const char *v = argv[++i];
-            gb_quant_isa isa = !strcmp(v, "scalar") ? GB_QUANT_SCALAR : !strcmp(v, "avx2") ? GB_QUANT_AVX2
-                             : !strcmp(v, "avx512") ? GB_QUANT_AVX512 : !strcmp(v, "amx") ? GB_QUANT_AMX : GB_QUANT_AUTO;
+            const gb_quant_isa isa = gb_quant_isa_by_name(v);
             if (isa == GB_QUANT_AUTO || !gb_quant_use(isa)) {
                 fprintf(stderr, "llm_bench: this CPU does not run the %s kernels\n", v);
                 return 2;

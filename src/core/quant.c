@@ -695,6 +695,16 @@ int gb_quant_use(gb_quant_isa isa) {
 
 const char *gb_quant_kernel_name(void) { return get_kernels()->name; }
 
+gb_quant_isa gb_quant_isa_by_name(const char *name) {
+    static const struct {
+        const char *name;
+        gb_quant_isa isa;
+    } names[] = {{"scalar", GB_QUANT_SCALAR}, {"avx2", GB_QUANT_AVX2}, {"avx512", GB_QUANT_AVX512}, {"amx", GB_QUANT_AMX}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i].name)) return names[i].isa;
+    return GB_QUANT_AUTO;
+}
+
 qg_tile_fn gb_quant_tile_fn(void) { return get_kernels()->qg_tile; }
 
 gb_dot8_fn gb_quant_dot8_fn(uint32_t type) {

@@ -190,6 +190,8 @@ typedef enum {
 /* Selects the kernels for later calls (process-wide; not while a product runs). Returns 0 if
  * this CPU cannot run them, leaving the choice as it was. */
 int gb_quant_use(gb_quant_isa isa);
+/* The kernel set named "scalar", "avx2", "avx512" or "amx"; GB_QUANT_AUTO for another name. */
+gb_quant_isa gb_quant_isa_by_name(const char *name);
 /* "scalar", "avx2", "avx512vnni" or "amx". */
 const char *gb_quant_kernel_name(void);
 

@@ -121,12 +121,8 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
     __m256 accv = _mm256_setzero_ps();
     __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / GB_QK_K; i++) {
-        uint32_t u[3];
-        memcpy(u, w[i].scales, 12);
-        const uint64_t sc8 = (uint64_t)(u[0] & 0x3f3f3f3fu) |
-                             (uint64_t)((u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u)) << 32;
-        const uint64_t mn8 = (uint64_t)(u[1] & 0x3f3f3f3fu) |
-                             (uint64_t)(((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u)) << 32;
+        uint64_t sc8, mn8;
+        q4k_scales_mins(w[i].scales, &sc8, &mn8);
         const __m512i sc = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
         const uint8_t *q = w[i].qs;
         const int8_t *a = x[i].qs;
@@ -139,11 +135,7 @@ TGT static float dot_q4_K(int64_t n, const gb_block_q4_K *restrict w, const gb_b
         }
         const __m256i acc8 = _mm256_add_epi32(lo256(acc), hi256(acc));
         accv = _mm256_fmadd_ps(_mm256_set1_ps(f16(w[i].d) * x[i].d), _mm256_cvtepi32_ps(acc8), accv);
-        /* lane k: m_2k·Σa(sub-block 2k) + m_2k+1·Σa(sub-block 2k+1), as in AVX2 */
-        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)x[i].bsums),
-                                          _mm_loadu_si128((const __m128i *)(x[i].bsums + 8)));
-        const __m128i mp = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8)), bs);
-        accm = _mm_fmadd_ps(_mm_set1_ps(f16(w[i].dmin) * x[i].d), _mm_cvtepi32_ps(mp), accm);
+        accm = _mm_fmadd_ps(_mm_set1_ps(f16(w[i].dmin) * x[i].d), _mm_cvtepi32_ps(q4k_min_lanes(mn8, x[i].bsums)), accm);
     }
     return hsum_f32(accv) - hsum4_f32(accm);
 }

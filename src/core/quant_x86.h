@@ -51,4 +51,20 @@ X86_AVX2 static inline __m128 dw4(const uint16_t *d0, size_t stride) {
     return _mm_cvtph_ps(_mm_setr_epi16((short)a, (short)b, (short)c, (short)e, 0, 0, 0, 0));
 }
 
+/* Q4_K's eight 6-bit sub-block scales (sc8) and mins (mn8) as bytes, from its 12 packed bytes
+ * four at a time (quant_q4_K_scale_min's layout). */
+static inline void q4k_scales_mins(const uint8_t scales[12], uint64_t *sc8, uint64_t *mn8) {
+    uint32_t u[3];
+    memcpy(u, scales, 12);
+    *sc8 = (uint64_t)(u[0] & 0x3f3f3f3fu) | (uint64_t)((u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u)) << 32;
+    *mn8 = (uint64_t)(u[1] & 0x3f3f3f3fu) | (uint64_t)(((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u)) << 32;
+}
+
+/* Q4_K's min term in 4 int32 lanes: lane k = m_2k·Σa(sub-block 2k) + m_2k+1·Σa(sub-block 2k+1),
+ * Σa from the Q8_K activation's 16-element sums. */
+X86_AVX2 static inline __m128i q4k_min_lanes(uint64_t mn8, const int16_t bsums[16]) {
+    const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums), _mm_loadu_si128((const __m128i *)(bsums + 8)));
+    return _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8)), bs);
+}
+
 #endif

@@ -601,3 +601,11 @@ TEST(core_quant_act_q8_K_simd_equals_scalar) {
     }
     CHECK_EQ_INT(bad, 0);
 }
+
+TEST(core_quant_isa_names) {
+    CHECK(gb_quant_isa_by_name("scalar") == GB_QUANT_SCALAR && gb_quant_isa_by_name("avx2") == GB_QUANT_AVX2);
+    CHECK(gb_quant_isa_by_name("avx512") == GB_QUANT_AVX512 && gb_quant_isa_by_name("amx") == GB_QUANT_AMX);
+    CHECK(gb_quant_isa_by_name("neon") == GB_QUANT_AUTO && gb_quant_isa_by_name("") == GB_QUANT_AUTO);
+    CHECK(gb_quant_use(GB_QUANT_SCALAR) && !strcmp(gb_quant_kernel_name(), "scalar"));
+    gb_quant_use(GB_QUANT_AUTO);
+}
