@@ -624,6 +624,15 @@ static int has_f16c(void) {
 }
 #endif
 
+#ifdef QUANT_X86
+/* CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8); clang's __builtin_cpu_supports does
+ * not know them. */
+static int has_amx_int8(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 24)) && (d & (1u << 25));
+}
+#endif
+
 /* Linux hands out the 8 KiB AMX tile state only to processes that ask (arch_prctl
  * ARCH_REQ_XCOMP_PERM for XTILEDATA, since 5.16); an AMX instruction before that is SIGILL. */
 static int amx_permitted(void) {
@@ -652,8 +661,7 @@ static int cpu_runs(gb_quant_isa isa) {
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vnni");
     case GB_QUANT_AMX:
-        return cpu_runs(GB_QUANT_AVX512) && __builtin_cpu_supports("amx-tile") &&
-               __builtin_cpu_supports("amx-int8") && amx_permitted();
+        return cpu_runs(GB_QUANT_AVX512) && has_amx_int8() && amx_permitted();
 #endif
     default: return 0;
     }
