@@ -31,9 +31,10 @@
  *
  * Dot products: the activation row is quantized to Q8_0 (for Q8_0/Q4_0 weights) or Q8_K (for
  * Q4_K/Q6_K), as ggml does, and the blocks are multiplied in integers; F16/BF16/F32 weights
- * are multiplied with float activations. Every kernel has a portable scalar version and an
- * AVX2 version chosen once at run time; the integer parts are equal, the float sums may
- * differ by rounding (accumulation order). */
+ * are multiplied with float activations. Every kernel has a portable scalar version, and
+ * AVX2, AVX-512 VNNI and AMX versions are chosen once at run time from CPUID; the quantized
+ * ones return the scalar version's bits, the float ones may differ by rounding (accumulation
+ * order). Decode can also run on matrices interleaved by 8 rows (quant_x8.h). */
 #ifndef GLASSBOX_CORE_QUANT_H
 #define GLASSBOX_CORE_QUANT_H
 

@@ -8,10 +8,11 @@
  * llama.cpp does for Q4_0/Q8_0 weights; for the K types this is finer than the Q8_K (per-256)
  * activations of decode, so prefill and decode logits agree to rounding, not to the bit.
  *
- * Blocking: the weight rows are split among threads in fixed ranges of whole tiles; a thread
- * packs a panel of QG_PANEL rows, then runs every column group (8 activation rows, L1/L2
- * resident) past the panel's tiles. Each output is computed whole by one tile call, so the
- * result does not depend on the thread count. */
+ * Blocking: every thread packs a share of the activation groups; then the weight rows are
+ * split among threads in fixed ranges of whole tiles (4 rows, 16 on AMX); a thread packs a
+ * panel of QG_PANEL rows, then runs every column group (8 activation rows, L1/L2 resident)
+ * past the panel's tiles. Each output is computed whole by one tile call, so the result does
+ * not depend on the thread count. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
