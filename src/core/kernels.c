@@ -526,7 +526,7 @@ void gb_attention_backward(float *restrict dqkv, const float *restrict dout,
                 continue;
             }
 #endif
-            (void)v;
+            (void)v, (void)QKV, (void)G; /* used by the x86 path only */
             attention_group_backward_ref(dqkv, dout, qkv, out, lse, b, g, T, NH, NKV, HS);
         }
         gb_free(ws);

@@ -25,7 +25,7 @@
 #ifdef QUANT_X86
 #include <cpuid.h>
 #endif
-#ifdef __linux__
+#if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -624,19 +624,18 @@ static int has_f16c(void) {
 }
 #endif
 
-#ifdef QUANT_X86
+#if defined(__x86_64__) /* AMX exists in 64-bit mode only */
 /* CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8); clang's __builtin_cpu_supports does
  * not know them. */
 static int has_amx_int8(void) {
     unsigned a, b, c, d;
     return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 24)) && (d & (1u << 25));
 }
-#endif
 
 /* Linux hands out the 8 KiB AMX tile state only to processes that ask (arch_prctl
  * ARCH_REQ_XCOMP_PERM for XTILEDATA, since 5.16); an AMX instruction before that is SIGILL. */
 static int amx_permitted(void) {
-#if defined(__linux__) && defined(__x86_64__)
+#if defined(__linux__)
     static int state; /* 0 unknown, 1 yes, 2 no; asking twice is harmless */
     if (!__atomic_load_n(&state, __ATOMIC_ACQUIRE)) {
         const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
@@ -648,6 +647,7 @@ static int amx_permitted(void) {
     return 0;
 #endif
 }
+#endif
 
 static int cpu_runs(gb_quant_isa isa) {
     switch (isa) {
@@ -660,8 +660,10 @@ static int cpu_runs(gb_quant_isa isa) {
         return cpu_runs(GB_QUANT_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vnni");
+#if defined(__x86_64__) /* AMX is 64-bit only */
     case GB_QUANT_AMX:
         return cpu_runs(GB_QUANT_AVX512) && has_amx_int8() && amx_permitted();
+#endif
 #endif
     default: return 0;
     }
@@ -671,7 +673,9 @@ static const quant_kernels *kernels_for(gb_quant_isa isa) {
 #ifdef QUANT_X86
     if (isa == GB_QUANT_AVX2) return &gb_quant_kernels_avx2;
     if (isa == GB_QUANT_AVX512) return &gb_quant_kernels_avx512;
+#if defined(__x86_64__)
     if (isa == GB_QUANT_AMX) return &gb_quant_kernels_amx;
+#endif
 #endif
     (void)isa;
     return &kernels_scalar;

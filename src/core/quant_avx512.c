@@ -181,8 +181,8 @@ const quant_kernels gb_quant_kernels_avx512 = {
     gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2,
 };
 
-#ifndef GB_QUANT_EMULATE_AVX512
-/* The same decode kernels; prefill on the AMX tiles (quant_gemm_amx.c). */
+#if !defined(GB_QUANT_EMULATE_AVX512) && defined(__x86_64__)
+/* The same decode kernels; prefill on the AMX tiles (quant_gemm_amx.c, 64-bit only). */
 const quant_kernels gb_quant_kernels_amx = {
     "amx",           GB_QUANT_AMX,     gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
     dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
