@@ -50,15 +50,9 @@ extern const quant_kernels gb_quant_kernels_amx;
 /* gb_quantize_row_q8_0 and _q8_K, same bits (non-finite blocks are handed to them) */
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 void gb_quantize_row_q8_K_avx2(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
+/* The group kernels of the interleaved layouts (quant_x8_avx2.c, quant_x8_k_avx2.c). */
+gb_dot8_kernel gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2;
 /* The AVX2 kernels the AVX-512 table keeps (the matvec path does not use the first two). */
-void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                       const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q4_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                       const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q4_K_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                       const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q6_K_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                       const int32_t *restrict xs, float *restrict out);
 float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
 float gb_avx2_dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);
 float gb_avx2_dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x);

@@ -64,17 +64,11 @@ void gb_quant_x8_unpack_row(uint32_t type, void *restrict dst, const void *restr
  *         accm = fma((float)Σ_s m_s·Σx_s, F16(dmin_r)·x.d, accm); out = acc − accm
  *   Q6_K: acc = fma((float)(Σ_g sc_g·Σq·x − 32·Σ_g sc_g·bsums_g), F16(d_r)·x.d, acc)
  * so every SIMD kernel returns the scalar reference's bits. */
-typedef void (*gb_dot8_fn)(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                           const int32_t *restrict xs, float *restrict out);
+typedef void gb_dot8_kernel(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                            const int32_t *restrict xs, float *restrict out);
+typedef gb_dot8_kernel *gb_dot8_fn;
 
-void gb_dot8_q8_0_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                      const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q4_0_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                      const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q4_K_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                      const int32_t *restrict xs, float *restrict out);
-void gb_dot8_q6_K_ref(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
-                      const int32_t *restrict xs, float *restrict out);
+gb_dot8_kernel gb_dot8_q8_0_ref, gb_dot8_q4_0_ref, gb_dot8_q4_K_ref, gb_dot8_q6_K_ref;
 
 /* The selected ISA's kernel for `type` (one of the four). */
 gb_dot8_fn gb_quant_dot8_fn(uint32_t type);
