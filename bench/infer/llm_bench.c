@@ -127,15 +127,17 @@ static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx)
     if (m->gemm_attention && B * (double)m->n_ctx > n_sc) n_sc = B * (double)m->n_ctx;
     double rope = m->rope ? 2.0 * (double)m->n_ctx * (m->rope_dim / 2) * f : 0;
     double kv_alloc = 2.0 * m->n_layer * (double)m->n_ctx * KVC * f;
-    double bufs = kv_alloc + act + n_sc * f + (double)m->deq_floats * f + rope;
+    double dec = (double)m->n_score_threads * (double)m->dec_stride * f;
+    double bufs = kv_alloc + act + n_sc * f + (double)m->deq_floats * f + rope + dec;
     double repacked = (double)info->repacked_bytes; /* replaces the same bytes of the file's pages */
     printf("%-5s memory | peak RSS %.1f MiB %s bound %.1f MiB = file %.1f + KV %.1f (n_ctx %lld) + 64 | %s | "
            "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f + batch activations %.1f "
-           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f; matrices re-laid for decode %.1f MiB\n",
+           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f + decode scratch %.2f; matrices re-laid for "
+           "decode %.1f MiB\n",
            main_type(m), peak / MiB, peak <= bound ? "<=" : ">", bound / MiB, file / MiB, kv / MiB, (long long)ctx,
            peak <= bound ? "PASS" : "FAIL", proc_status_bytes("RssFile") / MiB, proc_status_bytes("RssAnon") / MiB,
            bufs / MiB, kv_alloc / MiB, act / MiB, (long long)m->n_batch, n_sc * f / MiB,
-           (double)m->deq_floats * f / MiB, rope / MiB, repacked / MiB);
+           (double)m->deq_floats * f / MiB, rope / MiB, dec / MiB, repacked / MiB);
 }
 
 int main(int argc, char **argv) {

@@ -83,29 +83,28 @@ void gb_matmul_backward(float *restrict dinp, float *restrict dw, float *restric
 
 enum { NORM_CBLOCK = 16 }; /* channels per task when summing dw/db over rows */
 
+void gb_layernorm_row(float *restrict y, float *restrict mean, float *restrict rstd, const float *restrict x,
+                      const float *restrict w, const float *restrict b, int C, float eps) {
+#ifdef GB_KERNELS_X86
+    if (simd()) {
+        gb_layernorm_row_avx2(y, mean, rstd, x, w, b, C, eps);
+        return;
+    }
+#endif
+    double s = 0, var = 0;
+    for (int c = 0; c < C; c++) s += x[c];
+    double mu = s / C;
+    for (int c = 0; c < C; c++) var += (x[c] - mu) * (x[c] - mu);
+    float m = (float)mu, r = (float)(1.0 / sqrt(var / C + eps));
+    for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
+    *mean = m, *rstd = r;
+}
+
 void gb_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
                           const float *restrict in, const float *restrict w,
                           const float *restrict b, int64_t N, int C, float eps) {
-    int v = simd();
 #pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        const float *x = in + n * C;
-        float *y = out + n * C;
-#ifdef GB_KERNELS_X86
-        if (v) {
-            gb_layernorm_row_avx2(y, mean + n, rstd + n, x, w, b, C, eps);
-            continue;
-        }
-#endif
-        (void)v;
-        double s = 0, var = 0;
-        for (int c = 0; c < C; c++) s += x[c];
-        double mu = s / C;
-        for (int c = 0; c < C; c++) var += (x[c] - mu) * (x[c] - mu);
-        float m = (float)mu, r = (float)(1.0 / sqrt(var / C + eps));
-        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * w[c] + (b ? b[c] : 0.0f);
-        mean[n] = m, rstd[n] = r;
-    }
+    for (int64_t n = 0; n < N; n++) gb_layernorm_row(out + n * C, mean + n, rstd + n, in + n * C, w, b, C, eps);
 }
 
 void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *restrict db,
@@ -156,18 +155,18 @@ void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *rest
     }
 }
 
+float gb_rmsnorm_row(float *restrict y, const float *restrict x, const float *restrict w, int C, float eps) {
+    double ss = 0;
+    for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+    float r = (float)(1.0 / sqrt(ss / C + eps));
+    for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
+    return r;
+}
+
 void gb_rmsnorm_forward(float *restrict out, float *restrict rstd, const float *restrict in,
                         const float *restrict w, int64_t N, int C, float eps) {
 #pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        const float *x = in + n * C;
-        double ss = 0;
-        for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
-        float r = (float)(1.0 / sqrt(ss / C + eps));
-        float *y = out + n * C;
-        for (int c = 0; c < C; c++) y[c] = x[c] * r * w[c];
-        rstd[n] = r;
-    }
+    for (int64_t n = 0; n < N; n++) rstd[n] = gb_rmsnorm_row(out + n * C, in + n * C, w, C, eps);
 }
 
 void gb_rmsnorm_backward(float *restrict dinp, float *restrict dw, const float *restrict dout,

@@ -37,6 +37,10 @@ void gb_layernorm_forward(float *restrict out, float *restrict mean, float *rest
                           const float *restrict in, const float *restrict w,
                           const float *restrict b, int64_t N, int C, float eps);
 
+/* One row of it, single-threaded (inference decode): y (C), *mean, *rstd */
+void gb_layernorm_row(float *restrict y, float *restrict mean, float *restrict rstd, const float *restrict x,
+                      const float *restrict w, const float *restrict b, int C, float eps);
+
 /* dinp (N,C) += ∂/∂in; dw (C) += Σ dout·x̂; db (C) += Σ dout (db may be NULL) */
 void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *restrict db,
                            const float *restrict dout, const float *restrict in,
@@ -46,6 +50,9 @@ void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *rest
 /* out (N,C) = in * rstd * w, rstd = 1/sqrt(mean(in²) + eps) saved (N) */
 void gb_rmsnorm_forward(float *restrict out, float *restrict rstd, const float *restrict in,
                         const float *restrict w, int64_t N, int C, float eps);
+
+/* One row of it, single-threaded (inference decode): y (C); returns rstd */
+float gb_rmsnorm_row(float *restrict y, const float *restrict x, const float *restrict w, int C, float eps);
 
 /* dinp (N,C) += ∂/∂in; dw (C) += Σ dout·x̂ */
 void gb_rmsnorm_backward(float *restrict dinp, float *restrict dw, const float *restrict dout,

@@ -962,6 +962,33 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
     return GB_OK;
 }
 
+size_t gb_quant_act_size(uint32_t type, int64_t n_cols) {
+    const uint32_t vt = gb_quant_vec_dot_type(type);
+    return vt == GB_GGML_F32 ? (size_t)n_cols * sizeof(float) : act_row_bytes(vt, n_cols);
+}
+
+void gb_quant_act_prepare(uint32_t type, void *restrict dst, const float *restrict x, int64_t n_cols) {
+    GB_ASSERT(gb_quant_supported(type) && n_cols % block_size(type) == 0);
+    quantize_act_row(gb_quant_vec_dot_type(type), dst, x, n_cols);
+}
+
+void gb_quant_matvec_rows(uint32_t type, int x8, const void *restrict W, const void *restrict act,
+                          float *restrict out, int64_t n_cols, int64_t r0, int64_t r1) {
+    GB_ASSERT(gb_quant_supported(type) && n_cols % block_size(type) == 0 && 0 <= r0 && r0 <= r1);
+    const size_t side = gb_quant_vec_dot_type(type) == GB_GGML_Q8_0 ? side_offset(n_cols) : 0;
+    const float *xd = (const void *)((const char *)act + side); /* read only for Q8_0 activations */
+    const int32_t *xs = (const void *)(xd + n_cols / GB_QK8_0);
+    const size_t wrow = gb_quant_row_size(type, n_cols);
+    if (x8) {
+        GB_ASSERT(r0 % 8 == 0 && r1 % 8 == 0);
+        const gb_dot8_fn dot8 = gb_quant_dot8_fn(type);
+        for (int64_t g = r0 / 8; g < r1 / 8; g++) dot8(n_cols, (const char *)W + (size_t)g * 8 * wrow, act, xd, xs, out + 8 * g);
+        return;
+    }
+    const quant_kernels *k = get_kernels();
+    for (int64_t r = r0; r < r1; r++) out[r] = dot_act(k, type, (const char *)W + (size_t)r * wrow, act, xd, xs, n_cols);
+}
+
 gb_status gb_quant_matvec(uint32_t type, const void *restrict W, const float *restrict x,
                           float *restrict out, int64_t n_rows, int64_t n_cols) {
     return gb_quant_matmul(type, W, x, out, 1, n_rows, n_cols);

@@ -14,13 +14,16 @@
  *   xb = norm(x); q,k,v = xb·Wᵀ (+b); rope(q, k) (llama); cache[pos..] = k, v
  *   att = softmax(q·Kᵀ/√HS, causal over the cache) · V;  x += att·Woᵀ (+b)
  *   xb = norm(x); x += down(gelu(up xb))  or  down(silu(gate xb) · up xb)
- * then logits = norm(x)·Woutᵀ. Decode (one row) multiplies through gb_quant_matvec; a
- * batch of rows through gb_gemm_forward (F32), gb_quant_gemm (the integer types) or, for
- * F16/BF16, gb_sgemm on panels of weight rows dequantized into a scratch buffer (each weight
- * byte is read once per batch, and the fp32 GEMM runs near its peak). Attention splits (token, head) pairs over
- * threads by fixed ranges; every output element is summed by one thread in a fixed order, so
- * the bits do not depend on thread timing. Every buffer is sized at load: eval allocates
- * nothing. */
+ * then logits = norm(x)·Woutᵀ. Decode (one token) runs in llm_decode.c, the threads in one
+ * parallel region for the whole token; a batch of a few rows multiplies through
+ * gb_quant_matmul (one dot product per weight row and activation row), a larger batch through
+ * gb_gemm_forward (F32), gb_quant_gemm (the integer types) or, for F16/BF16, gb_sgemm on
+ * panels of weight rows dequantized into a scratch buffer (each weight byte is read once per
+ * batch, and the fp32 GEMM runs near its peak). The KV cache keeps each kv head's positions
+ * contiguous (gb_llm_kv_head), so attention reads a head's history as one stream. Attention
+ * splits (token, head) pairs over threads by fixed ranges; every output element is summed by
+ * one thread in a fixed order, so the bits do not depend on thread timing. Every buffer is
+ * sized at load: eval allocates nothing. */
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
@@ -454,6 +457,11 @@ static gb_status alloc_state(gb_llm *m) {
     m->score_rows = (int64_t)(gemm_sc / (size_t)m->n_ctx);
     if (m->gemm_attention && gemm_sc > n_sc) n_sc = gemm_sc;
     m->scores = alloc_f(m, n_sc, &rc);
+    /* decode's per-thread scratch (llm_decode.c): the normed row, then activations of up to
+     * max(C, F) elements prepared for a product (at most 4 bytes an element + 64) */
+    const size_t up16 = (C + 15) / 16 * 16, in_max = C > F ? C : F;
+    m->dec_stride = up16 + (in_max + 16 + 15) / 16 * 16;
+    m->dec = alloc_f(m, (size_t)m->n_score_threads * m->dec_stride, &rc);
     if (needs_deq_panel(m)) {
         m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
         m->deq = alloc_f(m, m->deq_floats, &rc);
@@ -529,7 +537,7 @@ void gb_llm_free(gb_llm *m) {
     free(m->owned);
     gb_free(m->k_cache), gb_free(m->v_cache), gb_free(m->x), gb_free(m->xb), gb_free(m->q);
     gb_free(m->k), gb_free(m->v), gb_free(m->att), gb_free(m->hb), gb_free(m->hb2);
-    gb_free(m->stat), gb_free(m->scores), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
+    gb_free(m->stat), gb_free(m->scores), gb_free(m->dec), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
     free(m->layers);
     gb_tokenizer_free(m->tok);
     gb_gguf_close(m->g);
@@ -618,8 +626,7 @@ static void norm(const gb_llm *m, float *out, const float *in, const float *w, c
     else gb_layernorm_forward(out, m->stat, m->stat + m->n_batch, in, w, b, M, m->C, m->eps);
 }
 
-/* Rotates pairs (2i, 2i+1), i < rope_dim/2, of each of nh heads of size HS in row x. */
-static void rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
+void gb_llm_rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
     const int half = m->rope_dim / 2;
     const float *c = m->rope_cos + p * half, *s = m->rope_sin + p * half;
     for (int h = 0; h < nh; h++) {
@@ -634,8 +641,8 @@ static void rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
 
 /* Prefill attention by GEMM, one head at a time: S (M, n) = Q_h · K_hᵀ, causal softmax by row,
  * att_h (M, HS) = P · V_h, with n = pos + M keys. */
-static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t M, int64_t pos) {
-    const int64_t C = m->C, KVC = m->KVC;
+static void attention_gemm(gb_llm *m, int l, int64_t M, int64_t pos) {
+    const int64_t C = m->C;
     const int HS = m->HS, rep = m->NH / m->NKV;
     const float scale = 1.0f / sqrtf((float)HS);
     float *S = m->scores;
@@ -645,8 +652,8 @@ static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t 
         const int64_t i1 = i0 + m->score_rows < M ? i0 + m->score_rows : M, mc = i1 - i0, n = pos + i1;
         for (int h = 0; h < m->NH; h++) {
             const int g = h / rep;
-            gb_sgemm(0, 1, mc, n, HS, scale, m->q + (size_t)i0 * C + (size_t)h * HS, C, kc + (size_t)g * HS, KVC,
-                     0.0f, S, n);
+            gb_sgemm(0, 1, mc, n, HS, scale, m->q + (size_t)i0 * C + (size_t)h * HS, C, gb_llm_kv_head(m, m->k_cache, l, g),
+                     HS, 0.0f, S, n);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && mc * n > 16384)
             for (int64_t i = 0; i < mc; i++) {
                 float *r = S + i * n;
@@ -654,7 +661,7 @@ static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t 
                 gb_softmax_row(r, (int)nk);
                 for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
             }
-            gb_sgemm(0, 0, mc, HS, n, 1.0f, S, n, vc + (size_t)g * HS, KVC, 0.0f,
+            gb_sgemm(0, 0, mc, HS, n, 1.0f, S, n, gb_llm_kv_head(m, m->v_cache, l, g), HS, 0.0f,
                      m->att + (size_t)i0 * C + (size_t)h * HS, C);
         }
     }
@@ -662,12 +669,10 @@ static void attention_gemm(gb_llm *m, const float *kc, const float *vc, int64_t 
 
 /* att (M, C): causal attention of the M query rows at positions pos.. over layer l's cache. */
 static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
-    const int NH = m->NH, HS = m->HS, KVC = m->KVC, rep = m->NH / m->NKV;
+    const int NH = m->NH, HS = m->HS, rep = m->NH / m->NKV;
     const float scale = 1.0f / sqrtf((float)HS);
-    const float *kc = m->k_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
-    const float *vc = m->v_cache + (size_t)l * (size_t)m->n_ctx * (size_t)KVC;
     if (M >= GEMM_MIN_ROWS && m->gemm_attention) {
-        attention_gemm(m, kc, vc, M, pos);
+        attention_gemm(m, l, M, pos);
         return;
     }
     int nt = n_threads();
@@ -683,13 +688,13 @@ static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
             const int h = (int)(task % NH), g = h / rep;
             const int64_t n = pos + i + 1; /* keys 0 .. pos+i */
             const float *q = m->q + (size_t)i * (size_t)m->C + (size_t)h * HS;
-            gb_attention_row(m->att + (size_t)i * (size_t)m->C + (size_t)h * HS, sc, q, kc + (size_t)g * HS,
-                             vc + (size_t)g * HS, n, KVC, HS, scale);
+            gb_attention_row(m->att + (size_t)i * (size_t)m->C + (size_t)h * HS, sc, q, gb_llm_kv_head(m, m->k_cache, l, g),
+                             gb_llm_kv_head(m, m->v_cache, l, g), n, HS, HS, scale);
         }
     }
 }
 
-static void embed_row(gb_llm *m, float *x, uint32_t tok, int64_t p) {
+void gb_llm_embed_row(gb_llm *m, float *x, uint32_t tok, int64_t p) {
     gb_quant_dequantize_row(m->token_embd.type, x, (const char *)m->token_embd.data + (size_t)tok * m->token_embd.row_bytes,
                             m->C);
     if (m->position_embd.data) {
@@ -705,7 +710,8 @@ static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_
                             int64_t first) {
     const int64_t C = m->C, KVC = m->KVC, F = m->F;
     gb_status rc = GB_OK;
-    for (int64_t i = 0; i < M; i++) embed_row(m, m->x + i * C, tokens[i], pos + i);
+    if (M == 1) return gb_llm_decode(m, tokens[0], pos, first == 0 ? logits : NULL);
+    for (int64_t i = 0; i < M; i++) gb_llm_embed_row(m, m->x + i * C, tokens[i], pos + i);
     for (int l = 0; l < m->n_layer; l++) {
         const gb_llm_layer *L = &m->layers[l];
         norm(m, m->xb, m->x, L->attn_norm_w, L->attn_norm_b, M);
@@ -721,15 +727,16 @@ static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_
         } else if ((rc = linear(m, m->q, m->xb, &L->q, L->q_b, M)) || (rc = linear(m, m->k, m->xb, &L->k, L->k_b, M)) ||
                    (rc = linear(m, m->v, m->xb, &L->v, L->v_b, M)))
             return rc;
-        float *kc = m->k_cache + ((size_t)l * (size_t)m->n_ctx + (size_t)pos) * (size_t)KVC;
-        float *vc = m->v_cache + ((size_t)l * (size_t)m->n_ctx + (size_t)pos) * (size_t)KVC;
+        const size_t HS = (size_t)m->HS;
         for (int64_t i = 0; i < M; i++) {
             if (m->rope) {
-                rope_row(m, m->q + i * C, m->NH, pos + i);
-                rope_row(m, m->k + i * KVC, m->NKV, pos + i);
+                gb_llm_rope_row(m, m->q + i * C, m->NH, pos + i);
+                gb_llm_rope_row(m, m->k + i * KVC, m->NKV, pos + i);
             }
-            memcpy(kc + i * KVC, m->k + i * KVC, (size_t)KVC * sizeof(float));
-            memcpy(vc + i * KVC, m->v + i * KVC, (size_t)KVC * sizeof(float));
+            for (int g = 0; g < m->NKV; g++) {
+                memcpy(gb_llm_kv_head(m, m->k_cache, l, g) + (size_t)(pos + i) * HS, m->k + i * KVC + g * HS, HS * sizeof(float));
+                memcpy(gb_llm_kv_head(m, m->v_cache, l, g) + (size_t)(pos + i) * HS, m->v + i * KVC + g * HS, HS * sizeof(float));
+            }
         }
         attention(m, l, M, pos);
         if ((rc = linear(m, m->xb, m->att, &L->attn_out, L->attn_out_b, M))) return rc;

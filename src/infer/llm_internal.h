@@ -58,7 +58,7 @@ struct gb_llm {
     int n_owned;
     uint64_t x8_bytes;          /* bytes of the interleaved matrices */
 
-    float *k_cache, *v_cache;   /* (n_layer, n_ctx, KVC) each */
+    float *k_cache, *v_cache;   /* (n_layer, NKV, n_ctx, HS) each: a head's positions contiguous */
     float *rope_cos, *rope_sin; /* (n_ctx, rope_dim/2) */
     float *x, *xb, *q, *att;    /* (B, C) */
     float *k, *v;               /* (B, KVC) */
@@ -71,7 +71,23 @@ struct gb_llm {
     int n_score_threads;
     float *deq;                 /* dequantized weight panel, deq_floats */
     size_t deq_floats;
+    float *dec;                 /* (n_score_threads, dec_stride) decode's per-thread scratch */
+    size_t dec_stride;
 };
+
+/* Layer l's cached keys or values (cache: k_cache or v_cache) of kv head g: n_ctx rows of HS
+ * floats, so that attention reads one head's history as one sequential stream. */
+static inline float *gb_llm_kv_head(const gb_llm *m, float *cache, int l, int g) {
+    return cache + ((size_t)l * (size_t)m->NKV + (size_t)g) * (size_t)m->n_ctx * (size_t)m->HS;
+}
+
+/* x (C) = the embedding of token tok at position p (+ its learned position row, gpt2). */
+void gb_llm_embed_row(gb_llm *m, float *x, uint32_t tok, int64_t p);
+/* Rotates pairs (2i, 2i+1), i < rope_dim/2, of each of nh heads of size HS in x, position p. */
+void gb_llm_rope_row(const gb_llm *m, float *x, int nh, int64_t p);
+/* One token at position pos through every layer (src/infer/llm_decode.c); logits (V) of it
+ * unless NULL. Same bits as a batch of one row through eval, whatever the thread count. */
+gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits);
 
 /* Tests: the size of the prefill score matrix of models loaded afterwards (0 restores the
  * default), to exercise attention in query-row chunks without a huge context. */

@@ -155,6 +155,61 @@ TEST(infer_llm_repack_same_logits) {
     }
 }
 
+/* Decode (one token: one parallel region, each thread its rows and heads, src/infer/llm_decode.c)
+ * has the bits of a batch of two rows through eval's per-product path, at 1, 2 and 3 threads,
+ * for every matrix type but F32 (whose batches go through the fp32 GEMM), for llama (re-laid
+ * and not: both layouts) and gpt2 (layernorm, biases, fused qkv, gelu). */
+static void check_decode_bits(const char *path, int64_t V) {
+    enum { T = 9 };
+    uint32_t tok[T];
+    fill_tokens(tok, NULL, T, (int)V, 17);
+    float *two = malloc(2 * (size_t)V * sizeof(float)), *one = malloc((size_t)V * sizeof(float));
+    float *first = malloc((size_t)V * sizeof(float));
+    gb_llm *m = NULL;
+    CHECK_OK(gb_llm_load(&m, path, 0));
+    REQUIRE(m && two && one && first);
+    const int nt = gb_threads_get();
+    CHECK_OK(gb_llm_eval(m, tok, T - 2, 0, one, 0));
+    CHECK_OK(gb_llm_eval(m, tok + T - 2, 2, T - 2, two, 1));
+    for (int threads = 1; threads <= 3; threads++) {
+        gb_threads_set(threads);
+        CHECK_OK(gb_llm_eval(m, tok + T - 2, 1, T - 2, first, 0));
+        CHECK_OK(gb_llm_eval(m, tok + T - 1, 1, T - 1, one, 0));
+        if (memcmp(first, two, (size_t)V * sizeof(float)) || memcmp(one, two + V, (size_t)V * sizeof(float)))
+            gb_test_fail(__FILE__, __LINE__, "%s: decode at %d threads differs from the batch (max rel %g)", path,
+                         threads, rel_max(one, two + V, V));
+    }
+    gb_threads_set(nt);
+    gb_llm_free(m);
+    free(two), free(one), free(first);
+}
+
+TEST(infer_llm_decode_same_bits_as_batch) {
+    gb_model_config c = tiny("llama-tiny", 512, 32);
+    c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
+    const char *f32 = gb_test_path("%s/db-f32.gguf", gb_test_tmpdir());
+    gb_model *tm = fixture_write_model(&c, f32, 21);
+    REQUIRE(tm);
+    gb_model_free(tm);
+    static const uint32_t types[] = {GB_GGML_F16, GB_GGML_BF16, GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        const char *qp = gb_test_path("%s/db-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
+        CHECK_OK(gb_llm_quantize(f32, qp, types[k], 0));
+        for (int on = 0; on < 2; on++) {
+            gb_llm_set_repack(on);
+            check_decode_bits(qp, c.vocab_size);
+        }
+        gb_llm_set_repack(1);
+    }
+    gb_model_config g = tiny("gpt2-tiny", 300, 32);
+    const char *gp = gb_test_path("%s/db-gpt2.gguf", gb_test_tmpdir()), *gq = gb_test_path("%s/db-gpt2-q8.gguf", gb_test_tmpdir());
+    tm = fixture_write_model(&g, gp, 5);
+    REQUIRE(tm);
+    gb_model_free(tm);
+    CHECK_OK(gb_llm_quantize(gp, gq, GB_GGML_Q8_0, 0));
+    check_decode_bits(gq, g.vocab_size);
+}
+
 TEST(infer_llm_quantized_close_to_f32) {
     /* row lengths multiples of 256 so that the K types apply everywhere */
     gb_model_config c = tiny("llama-tiny", 512, 64);

@@ -1,0 +1,163 @@
+/* glassbox — decode: one token through the model in a single parallel region.
+ *
+ * A decode step is a chain of small matrix-vector products (4–6 a layer), each a few tens of
+ * microseconds on a 110M model. Opening a parallel region per product, with the norms, the
+ * activation quantization, rope and the residual adds run by one thread in between while the
+ * others wait, cost a quarter of the step there. Here the threads stay in one region for the
+ * whole token: each owns fixed ranges of every matrix's rows and of the heads, adds its own
+ * rows into the residual, and the threads meet at a barrier only where the next stage needs a
+ * whole vector (6 a layer). What one thread would do alone and every thread needs — the norm
+ * of the residual row and its quantization for the next product — each thread does for
+ * itself, in its own scratch (a few microseconds, less than a wait).
+ *
+ * Every value comes from the functions eval_batch uses, in the same order (the same norm row,
+ * the same dot kernels on the same quantized activations, the same attention row), so decode
+ * has the bits of a small batch and they do not depend on the thread count. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "core/kernels.h"
+#include "core/quant.h"
+#include "glassbox/sys.h"
+#include "infer/llm_internal.h"
+
+typedef struct {
+    int t, nt;           /* this thread, of nt */
+    float *xn;           /* (C) the normed residual row */
+    void *act;           /* the activations prepared for the current product */
+    const float *act_of; /* ... from this vector (NULL: none yet) */
+    uint32_t act_vt;     /* ... in this format */
+} worker;
+
+/* This thread's part [*i0, *i1) of n items taken in units of u (n a multiple of u). */
+static void share(const worker *w, int64_t n, int64_t u, int64_t *i0, int64_t *i1) {
+    const int64_t units = n / u;
+    *i0 = units * w->t / w->nt * u;
+    *i1 = units * (w->t + 1) / w->nt * u;
+}
+
+/* Rows [r0, r1) of out = W·x + b, x (W.cols) prepared once per format for the products that
+ * share it (q, k, v; gate, up); norm and residual mark a new vector. */
+static void rows(worker *w, const gb_llm_mat *W, const float *b, const float *x, float *out, int64_t r0, int64_t r1) {
+    const uint32_t vt = gb_quant_vec_dot_type(W->type);
+    if (w->act_of != x || w->act_vt != vt) {
+        gb_quant_act_prepare(W->type, w->act, x, W->cols);
+        w->act_of = x, w->act_vt = vt;
+    }
+    gb_quant_matvec_rows(W->type, W->x8, W->data, w->act, out, W->cols, r0, r1);
+    if (b)
+        for (int64_t r = r0; r < r1; r++) out[r] += b[r];
+}
+
+/* This thread's rows of out = W·x + b. */
+static void product(worker *w, const gb_llm_mat *W, const float *b, const float *x, float *out) {
+    int64_t r0, r1;
+    share(w, W->rows, W->x8 ? 8 : 1, &r0, &r1);
+    rows(w, W, b, x, out, r0, r1);
+}
+
+/* w->xn = norm(x); the prepared activations are stale from here. */
+static void norm(const gb_llm *m, worker *w, const float *x, const float *nw, const float *nb) {
+    float mean, rstd;
+    if (m->norm_rms) gb_rmsnorm_row(w->xn, x, nw, m->C, m->eps);
+    else gb_layernorm_row(w->xn, &mean, &rstd, x, nw, nb, m->C, m->eps);
+    w->act_of = NULL;
+}
+
+/* This thread's rows of x += W·in + b (the residual add), through out; in is a vector the
+ * threads have just written. */
+static void residual(worker *w, float *x, const gb_llm_mat *W, const float *b, const float *in, float *out) {
+    w->act_of = NULL;
+    int64_t r0, r1;
+    share(w, W->rows, W->x8 ? 8 : 1, &r0, &r1);
+    rows(w, W, b, in, out, r0, r1);
+    for (int64_t r = r0; r < r1; r++) x[r] += out[r];
+}
+
+/* This thread's part of hb (F) = act(gate·xn) · (up·xn), or gelu(up·xn) (gpt2). */
+static void ffn_up(const gb_llm *m, worker *w, const gb_llm_layer *L) {
+    int64_t j0, j1;
+    share(w, m->F, L->up.x8 || (m->swiglu && L->gate.x8) ? 8 : 1, &j0, &j1);
+    rows(w, &L->up, L->up_b, w->xn, m->hb2, j0, j1);
+    if (m->swiglu) {
+        rows(w, &L->gate, L->gate_b, w->xn, m->hb, j0, j1);
+        gb_silu_mul_inplace(m->hb + j0, m->hb2 + j0, j1 - j0);
+    } else {
+        gb_gelu_forward(m->hb + j0, m->hb2 + j0, j1 - j0);
+    }
+}
+
+/* Rope on this thread's kv heads of k, the cache rows of position pos for them, and rope on
+ * its query heads of q. */
+static void rope_and_cache(const gb_llm *m, worker *w, int l, float *q, float *k, const float *v, int64_t pos) {
+    const int HS = m->HS;
+    int64_t g0, g1, h0, h1;
+    share(w, m->NKV, 1, &g0, &g1);
+    share(w, m->NH, 1, &h0, &h1);
+    for (int64_t g = g0; g < g1; g++) {
+        if (m->rope) gb_llm_rope_row(m, k + g * HS, 1, pos);
+        memcpy(gb_llm_kv_head(m, m->k_cache, l, (int)g) + pos * HS, k + g * HS, (size_t)HS * sizeof(float));
+        memcpy(gb_llm_kv_head(m, m->v_cache, l, (int)g) + pos * HS, v + g * HS, (size_t)HS * sizeof(float));
+    }
+    if (m->rope)
+        for (int64_t h = h0; h < h1; h++) gb_llm_rope_row(m, q + h * HS, 1, pos);
+}
+
+/* att (C): this thread's query heads against keys 0..pos of layer l. */
+static void attend(gb_llm *m, worker *w, int l, const float *q, int64_t pos) {
+    const int HS = m->HS, rep = m->NH / m->NKV;
+    const float scale = 1.0f / sqrtf((float)HS);
+    float *sc = m->scores + (size_t)w->t * (size_t)m->n_ctx;
+    int64_t h0, h1;
+    share(w, m->NH, 1, &h0, &h1);
+    for (int64_t h = h0; h < h1; h++) {
+        const int g = (int)(h / rep);
+        gb_attention_row(m->att + h * HS, sc, q + h * HS, gb_llm_kv_head(m, m->k_cache, l, g),
+                         gb_llm_kv_head(m, m->v_cache, l, g), pos + 1, HS, HS, scale);
+    }
+}
+
+gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits) {
+    const int64_t C = m->C, KVC = m->KVC;
+    gb_llm_embed_row(m, m->x, token, pos);
+    int nt = gb_threads_get();
+    if (nt > m->n_score_threads) nt = m->n_score_threads;
+    if (nt < 1) nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = omp_get_thread_num();
+        float *mine = m->dec + (size_t)t * m->dec_stride;
+        worker w = {t, omp_get_num_threads(), mine, mine + m->C, NULL, 0};
+        for (int l = 0; l < m->n_layer; l++) {
+            const gb_llm_layer *L = &m->layers[l];
+            norm(m, &w, m->x, L->attn_norm_w, L->attn_norm_b);
+            float *q = m->q, *k = m->k, *v = m->v;
+            if (L->qkv.data) {
+                product(&w, &L->qkv, L->qkv_b, w.xn, m->hb);
+                q = m->hb, k = q + C, v = k + KVC;
+            } else {
+                product(&w, &L->q, L->q_b, w.xn, q);
+                product(&w, &L->k, L->k_b, w.xn, k);
+                product(&w, &L->v, L->v_b, w.xn, v);
+            }
+#pragma omp barrier
+            rope_and_cache(m, &w, l, q, k, v, pos);
+#pragma omp barrier
+            attend(m, &w, l, q, pos);
+#pragma omp barrier
+            residual(&w, m->x, &L->attn_out, L->attn_out_b, m->att, m->xb);
+#pragma omp barrier
+            norm(m, &w, m->x, L->ffn_norm_w, L->ffn_norm_b);
+            ffn_up(m, &w, L);
+#pragma omp barrier
+            residual(&w, m->x, &L->down, L->down_b, m->hb, m->xb);
+#pragma omp barrier
+        }
+        if (logits) {
+            norm(m, &w, m->x, m->out_norm_w, m->out_norm_b);
+            product(&w, &m->output, NULL, w.xn, logits);
+        }
+    }
+    return GB_OK;
+}
