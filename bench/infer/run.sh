@@ -4,7 +4,8 @@
 # and decode (tg128) tokens/s at 1 and 2 threads (the best of 3 repetitions), with the
 # STREAM-style read bandwidth and the sgemm peak measured in the same run, before each file.
 # Decode is reported as achieved GB/s (weight + KV bytes per token × tok/s) and its fraction of
-# the read bandwidth; prefill as GFLOP/s and its fraction of the sgemm peak. Then each model's peak RSS (one process per model) against
+# the read bandwidth (the median over the repetitions of each against the read measured just
+# before it); prefill as GFLOP/s and its fraction of the sgemm peak. Then each model's peak RSS (one process per model) against
 # file size + KV cache + 64 MiB: PASS or FAIL, and where the anonymous memory goes.
 # The peer: llama.cpp (the prebuilt 3.22.1 of npm node-llama-cpp, through
 # bench/infer/llamacpp.mjs) on the same files, thread counts, token counts and repetitions,
@@ -66,12 +67,11 @@ compare() {
     }'
 }
 
-# The machine's read bandwidth and sgemm peak, measured again just before each file's runs: the
-# machine is shared, and its bandwidth moves by tens of percent over minutes, so each decode
-# figure is set against the bandwidth of the same minutes.
+# The machine's read bandwidth and sgemm peak, measured again before each file: the machine is
+# shared, and its bandwidth moves by tens of percent within minutes. llm_bench also measures the
+# read again just before each decode run and sets the run against it.
 machine() {
   "$B/llm_bench" --machine --threads "$THREADS" | tee "$D/machine.txt"
-  BW=$(awk '/STREAM/ {for (i=1;i<=NF;i++) if ($i=="GB/s,") printf "%s%s", s, $(i-1); s=","}' "$D/machine.txt")
   PK=$(awk '/STREAM/ {for (i=1;i<=NF;i++) if ($i=="GFLOP/s") printf "%s%s", s, $(i-1); s=","}' "$D/machine.txt")
 }
 
@@ -84,7 +84,7 @@ for p in $models; do
     f="$D/$p-$t.gguf"
     [ $t = f32 ] || [ -f "$f" ] || "$GB" quantize "$D/$p-f32.gguf" "$f" --type $t >/dev/null
     machine
-    "$B/llm_bench" "$f" --threads "$THREADS" --pp $PP --tg $TG --reps $REPS --bw "$BW" --peak "$PK" | tee "$D/gb.txt"
+    "$B/llm_bench" "$f" --threads "$THREADS" --pp $PP --tg $TG --reps $REPS --peak "$PK" | tee "$D/gb.txt"
     if [ $PEER = 1 ]; then
       if node bench/infer/llamacpp.mjs bench "$f" --threads "$THREADS" --pp $PP --tg $TG --reps $REPS \
            >"$D/ll.txt" 2>"$D/ll.err"; then

@@ -310,11 +310,18 @@ TGT static float dot_q6_K(int64_t n, const gb_block_q6_K *restrict w, const gb_b
     return hsum_f32(accv);
 }
 
+/* The 16-bit rows' dots ask for the line 1 KiB ahead: decode (rows back to back, 110M F16 at
+ * 2 threads) went from 75-79 % to 85 % of the read bandwidth measured beside it; 512 B was too
+ * near, 2-4 KiB no better or worse. The fp32 dot runs best without (the hardware prefetcher
+ * keeps up with its twice as fast stream). */
+#define W16_PREFETCH 1024
+
 TGT float gb_avx2_dot_f16(int64_t n, const uint16_t *restrict w, const float *restrict x) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
 #define LDH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
     for (; i + 32 <= n; i += 32) {
+        _mm_prefetch((const char *)(w + i) + W16_PREFETCH, _MM_HINT_T0);
         a0 = _mm256_fmadd_ps(LDH(w + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(LDH(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
         a2 = _mm256_fmadd_ps(LDH(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
@@ -336,6 +343,7 @@ TGT float gb_avx2_dot_bf16(int64_t n, const uint16_t *restrict w, const float *r
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        _mm_prefetch((const char *)(w + i) + W16_PREFETCH, _MM_HINT_T0);
         a0 = _mm256_fmadd_ps(load_bf16(w + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(load_bf16(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
         a2 = _mm256_fmadd_ps(load_bf16(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
