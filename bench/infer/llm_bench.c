@@ -10,10 +10,10 @@
  *             [--no-repack]   (keep the file's layout: no 8-row interleaving of the matrices)
  * --machine prints only the bandwidth and peak. One line per thread count:
  *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw  read
- * where, without --bw, %bw is the median over the repetitions of each decode run's GB/s over the
+ * where tg is the best of the repetitions and, without --bw, %bw is that run's GB/s over the
  * read bandwidth measured just before it (by a child process, --read-bw N, so that its buffer
- * stays out of this process's peak RSS): the machine is shared and its bandwidth moves within
- * minutes. With --bw, the best run over the given figure.
+ * stays out of this process's peak RSS): the machine is shared and its bandwidth moves by tens
+ * of percent within minutes. With --bw, over the given figure.
  * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
  * in and the threads started, as llama-bench's warm-up run does), then the memory line: the
  * process's peak RSS (getrusage ru_maxrss; run one model per process) against the bound
@@ -101,11 +101,6 @@ static double stream_read_child(int nt) {
     close(fd[0]);
     if (!rc) waitpid(pid, NULL, 0);
     return got > 0 ? strtod(buf, NULL) : 0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Best GFLOP/s of gb_sgemm on the shape of a prefill product (512 x 2048 · 2048ᵀ). */
@@ -252,41 +247,34 @@ int main(int argc, char **argv) {
     double out_params = (double)m->output.rows * m->output.cols;
     for (int t = 0; t < nthr; t++) {
         gb_threads_set(threads[t]);
-        double best_pp = 0, best_tg = 0, ratio[64], read[64];
+        double best_pp = 0, best_tg = 0, best_read = 0;
         const int adjacent = !(t < nbw && bw[t] > 0); /* no --bw: a read measured before each decode run */
         const double bytes_tg = (double)info.weight_bytes_per_token + (double)info.kv_bytes_per_pos * (tg + 1) / 2;
         /* warm-up, untimed: weights paged in, threads started */
         int64_t nw = pp < 8 ? pp : 8;
         if (gb_llm_eval(m, tok, nw, 0, logits, 0) || gb_llm_eval(m, tok, 1, 0, logits, 0)) goto fail;
-        for (int r = 0; r < reps && r < 64; r++) {
+        for (int r = 0; r < reps; r++) {
             double t0 = gb_time_now();
             if (gb_llm_eval(m, tok, pp, 0, logits, 0)) goto fail;
             double s = gb_time_now() - t0;
             if (pp / s > best_pp) best_pp = pp / s;
-            read[r] = adjacent ? stream_read_child(threads[t]) : bw[t];
+            const double read = adjacent ? stream_read_child(threads[t]) : bw[t];
             t0 = gb_time_now();
             for (int i = 0; i < tg; i++)
                 if (gb_llm_eval(m, tok + i, 1, i, logits, 0)) goto fail;
             s = gb_time_now() - t0;
-            if (tg / s > best_tg) best_tg = tg / s;
-            ratio[r] = read[r] > 0 ? bytes_tg * tg / s / 1e9 / read[r] : 0;
+            if (tg / s > best_tg) best_tg = tg / s, best_read = read;
         }
-        /* decode against the read bandwidth: with --bw, the best run against it; otherwise the
-         * median over the runs of each run against the read measured just before it */
-        const int nr = reps < 64 ? reps : 64;
-        qsort(ratio, (size_t)nr, sizeof *ratio, cmp_double);
-        qsort(read, (size_t)nr, sizeof *read, cmp_double);
         /* prefill flops: 2 per weight per token (the output only for the last token, as
          * eval computes it) + attention 2·2·L·C per key, mean key count pp/2 */
         double flops_pp = 2.0 * mat_params * pp + 2.0 * out_params + 4.0 * m->n_layer * (double)m->C * pp * (pp + 1) / 2;
         const double gf = flops_pp / (pp / best_pp) / 1e9, gbs = bytes_tg * best_tg / 1e9;
-        const double pct = adjacent ? 100 * ratio[nr / 2] : bw[t] > 0 ? 100 * gbs / bw[t] : 0;
+        const double pct = best_read > 0 ? 100 * gbs / best_read : 0;
         printf("%-5s %dT | pp%d %8.1f tok/s %6.1f GFLOP/s %5.1f%% of sgemm | tg%d %7.2f tok/s %6.2f GB/s %5.1f%% of read "
                "| %.1f MB weights + %.1f MB KV per token | %s kernels | read %.1f GB/s%s\n",
                main_type(m), threads[t], pp, best_pp, gf, t < npk && peak[t] > 0 ? 100 * gf / peak[t] : 0, tg, best_tg,
                gbs, pct, info.weight_bytes_per_token / 1e6, info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6,
-               gb_quant_kernel_name(), adjacent ? read[nr / 2] : bw[t],
-               adjacent ? " (median of the runs, each against the read just before it)" : "");
+               gb_quant_kernel_name(), best_read, adjacent ? " (measured just before the run)" : "");
         fflush(stdout);
     }
     report_memory(m, &info, ctx);
