@@ -111,16 +111,24 @@ TEST(infer_llm_gpt2_matches_training) { check_against_training("gpt2-tiny", 0); 
 TEST(infer_llm_llama_gqa_matches_training) { check_against_training("llama-tiny", 2); }
 TEST(infer_llm_llama_mqa_matches_training) { check_against_training("llama-tiny", 1); }
 
+/* The F32 file `name` of a 2-block llama (GQA) whose matrix rows are all multiples of 256, so
+ * that every quantized type applies to every matrix; NULL if it cannot be written. */
+static const char *write_llama256(gb_model_config *c, const char *name, int n_ctx, uint64_t seed) {
+    *c = tiny("llama-tiny", 512, n_ctx);
+    c->d_model = 256, c->d_ff = 512, c->n_head = 4, c->n_kv_head = 2;
+    const char *path = gb_test_path("%s/%s", gb_test_tmpdir(), name);
+    gb_model *tm = fixture_write_model(c, path, seed);
+    gb_model_free(tm);
+    return tm ? path : NULL;
+}
+
 /* Matrices re-laid for decode (interleaved by 8 rows) change nothing but the float order of
  * decode: prefill has the same bits, decode agrees to rounding, and the off switch keeps the
  * file's layout. */
 TEST(infer_llm_repack_same_logits) {
-    gb_model_config c = tiny("llama-tiny", 512, 64);
-    c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
-    const char *f32 = gb_test_path("%s/rp-f32.gguf", gb_test_tmpdir());
-    gb_model *tm = fixture_write_model(&c, f32, 11);
-    REQUIRE(tm);
-    gb_model_free(tm);
+    gb_model_config c;
+    const char *f32 = write_llama256(&c, "rp-f32.gguf", 64, 11);
+    REQUIRE(f32);
     enum { T = 12 };
     uint32_t tok[T];
     fill_tokens(tok, NULL, T, c.vocab_size, 9);
@@ -185,12 +193,9 @@ static void check_decode_bits(const char *path, int64_t V) {
 }
 
 TEST(infer_llm_decode_same_bits_as_batch) {
-    gb_model_config c = tiny("llama-tiny", 512, 32);
-    c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
-    const char *f32 = gb_test_path("%s/db-f32.gguf", gb_test_tmpdir());
-    gb_model *tm = fixture_write_model(&c, f32, 21);
-    REQUIRE(tm);
-    gb_model_free(tm);
+    gb_model_config c;
+    const char *f32 = write_llama256(&c, "db-f32.gguf", 32, 21);
+    REQUIRE(f32);
     static const uint32_t types[] = {GB_GGML_F16, GB_GGML_BF16, GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const char *qp = gb_test_path("%s/db-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
@@ -203,7 +208,7 @@ TEST(infer_llm_decode_same_bits_as_batch) {
     }
     gb_model_config g = tiny("gpt2-tiny", 300, 32);
     const char *gp = gb_test_path("%s/db-gpt2.gguf", gb_test_tmpdir()), *gq = gb_test_path("%s/db-gpt2-q8.gguf", gb_test_tmpdir());
-    tm = fixture_write_model(&g, gp, 5);
+    gb_model *tm = fixture_write_model(&g, gp, 5);
     REQUIRE(tm);
     gb_model_free(tm);
     CHECK_OK(gb_llm_quantize(gp, gq, GB_GGML_Q8_0, 0));
@@ -212,12 +217,9 @@ TEST(infer_llm_decode_same_bits_as_batch) {
 
 TEST(infer_llm_quantized_close_to_f32) {
     /* row lengths multiples of 256 so that the K types apply everywhere */
-    gb_model_config c = tiny("llama-tiny", 512, 64);
-    c.d_model = 256, c.d_ff = 512, c.n_head = 4, c.n_kv_head = 2;
-    const char *f32 = gb_test_path("%s/q-f32.gguf", gb_test_tmpdir());
-    gb_model *tm = fixture_write_model(&c, f32, 3);
-    REQUIRE(tm);
-    gb_model_free(tm);
+    gb_model_config c;
+    const char *f32 = write_llama256(&c, "q-f32.gguf", 64, 3);
+    REQUIRE(f32);
     enum { T = 24 };
     uint32_t tok[T];
     fill_tokens(tok, NULL, T, c.vocab_size, 5);
