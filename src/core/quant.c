@@ -962,11 +962,6 @@ gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *re
     return GB_OK;
 }
 
-size_t gb_quant_act_size(uint32_t type, int64_t n_cols) {
-    const uint32_t vt = gb_quant_vec_dot_type(type);
-    return vt == GB_GGML_F32 ? (size_t)n_cols * sizeof(float) : act_row_bytes(vt, n_cols);
-}
-
 void gb_quant_act_prepare(uint32_t type, void *restrict dst, const float *restrict x, int64_t n_cols) {
     GB_ASSERT(gb_quant_supported(type) && n_cols % block_size(type) == 0);
     quantize_act_row(gb_quant_vec_dot_type(type), dst, x, n_cols);

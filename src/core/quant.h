@@ -164,13 +164,12 @@ gb_status gb_quant_matvec(uint32_t type, const void *restrict W, const float *re
 gb_status gb_quant_matmul(uint32_t type, const void *restrict W, const float *restrict X,
                           float *restrict out, int64_t M, int64_t n_rows, int64_t n_cols);
 
-/* Decode inside the caller's own parallel region (src/infer/llm.c runs one per token): each
- * thread prepares the activation row once into its own buffer of gb_quant_act_size bytes
- * (quantized with matvec's side table, or the floats for F32/F16/BF16 rows), then multiplies
+/* Decode inside the caller's own parallel region (src/infer/llm_decode.c runs one per token):
+ * each thread prepares the activation row once into its own buffer of at most 4·n_cols + 64
+ * bytes (quantized with matvec's side table, or the floats for F32/F16/BF16 rows), then multiplies
  * any range of rows, out[r] for r0 <= r < r1, with the bits of gb_quant_matvec (x8: W
  * interleaved by 8 rows, r0 and r1 multiples of 8; gb_quant_x8_matmul's bits). No threads,
  * no allocation; the type must be supported and n_cols whole blocks (GB_ASSERT). */
-size_t gb_quant_act_size(uint32_t type, int64_t n_cols);
 void gb_quant_act_prepare(uint32_t type, void *restrict dst, const float *restrict x, int64_t n_cols);
 void gb_quant_matvec_rows(uint32_t type, int x8, const void *restrict W, const void *restrict act,
                           float *restrict out, int64_t n_cols, int64_t r0, int64_t r1);
