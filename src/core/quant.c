@@ -606,6 +606,7 @@ static const quant_kernels kernels_scalar = {
     gb_qg_tile_scalar,
     gb_qg_pack_row_scalar,
     QG_RM,
+    1,
     gb_quantize_row_q8_0,
     gb_quantize_row_q8_K,
     gb_dot8_q8_0_ref,
@@ -730,6 +731,7 @@ gb_dot8_fn gb_quant_dot8_fn(uint32_t type) {
     }
 }
 int gb_quant_tile_rows(void) { return get_kernels()->qg_rm; }
+int gb_quant_tile_groups(void) { return get_kernels()->qg_groups; }
 qg_pack_fn gb_quant_pack_fn(void) { return get_kernels()->qg_pack; }
 
 void gb_fp16_from_f32_row(uint16_t *restrict dst, const float *restrict src, int64_t n) {

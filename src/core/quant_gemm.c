@@ -10,8 +10,8 @@
  *
  * Blocking: every thread packs a share of the activation groups; then the weight rows are
  * split among threads in fixed ranges of whole tiles (4 rows, 16 on AMX); a thread packs a
- * panel of QG_PANEL rows, then runs every column group (8 activation rows, L1/L2 resident)
- * past the panel's tiles. Each output is computed whole by one tile call, so the result does
+ * panel of QG_PANEL rows, then runs every column group (8 activation rows, L1/L2 resident;
+ * two at a time where the tile takes two) past the panel's tiles. Each output is computed whole by one tile call, so the result does
  * not depend on the thread count. */
 #include <math.h>
 #include <omp.h>
@@ -199,7 +199,7 @@ static gb_status quant_gemm(uint32_t type, int x8, const void *restrict W, const
     const size_t wrow = gb_quant_row_size(type, n_cols);
     const qg_kind kind = kind_of(type);
     const qg_tile_fn tile = gb_quant_tile_fn();
-    const int rm = gb_quant_tile_rows(), tiles_per_panel = QG_PANEL / rm;
+    const int rm = gb_quant_tile_rows(), tiles_per_panel = QG_PANEL / rm, groups = gb_quant_tile_groups();
 
     /* scratch: the packed activations, then one weight panel per thread; the calling
      * thread's cache, kept between calls (gb_quant_release frees it) */
@@ -239,11 +239,11 @@ static gb_status quant_gemm(uint32_t type, int x8, const void *restrict W, const
         for (int64_t p0 = t0; p0 < t1; p0 += tiles_per_panel) {
             const int64_t p1 = p0 + tiles_per_panel < t1 ? p0 + tiles_per_panel : t1;
             pack_panel(type, W, wrow, p0 * rm, n_rows, nb, rm, panel, rowbuf);
-            for (int64_t g = 0; g < ng; g++)
+            for (int64_t g = 0; g < ng; g += groups)
                 for (int64_t t = p0; t < p1; t++) {
                     const int64_t nr = n_rows - t * rm, nc = M - g * QG_NC;
                     tile(kind, nb, panel + (t - p0) * nb * rm, xp + g * nb, out + g * QG_NC * n_rows + t * rm,
-                         n_rows, nr < rm ? (int)nr : rm, nc < QG_NC ? (int)nc : QG_NC);
+                         n_rows, nr < rm ? (int)nr : rm, nc < groups * QG_NC ? (int)nc : groups * QG_NC);
                 }
         }
     }

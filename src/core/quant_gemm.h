@@ -53,8 +53,9 @@ typedef enum {
 } qg_kind;
 
 /* out[c·ldo + r] for the weight rows of a tile (w: block-major, the tile's rows — QG_RM, or
- * QG_RM_AMX — consecutive for each block index) and the QG_NC activation rows of a column
- * group (x: nb blocks), r < nr, c < nc. */
+ * QG_RM_AMX — consecutive for each block index) and the activation rows of one column group
+ * (x: nb blocks) or, for a tile that takes two (quant_internal.h: qg_groups), of consecutive
+ * groups (x, x + nb: row c in group c / QG_NC), r < nr, c < nc. */
 typedef void (*qg_tile_fn)(qg_kind kind, int64_t nb, const qg_wblk *restrict w,
                            const qg_xblk *restrict x, float *restrict out, int64_t ldo, int nr, int nc);
 

@@ -95,6 +95,46 @@ TGT static void tile_s8(int64_t nb, const qg_wblk *restrict w, const qg_xblk *re
     store_tile(f, out, ldo, nr, nc);
 }
 
+/* Two column groups at once (x, then x + nb: up to 16 activation rows), for the 8-bit codes:
+ * each weight broadcast and its |w| serve both activation vectors. Sign fix-ups and the two
+ * multiplies share the ports that bound this tile, and this saves a quarter of the fix-ups:
+ * +7-11 % on the Q8_0 products of a 110M layer (M = 512, 2 threads, alternated in one
+ * process). The 4-bit tile gained nothing from the same (its float steps outweigh the
+ * broadcasts it saves). Every output takes the one-group tile's integer sums and float
+ * steps: the same bits. */
+/* |w| once per broadcast, for both activation vectors. */
+TGT static inline void dot_s8_2(__m256i *acc_x, __m256i *acc_y, const uint8_t *q, __m256i xv, __m256i yv) {
+    const __m256i wv = bcast4(q), aw = _mm256_abs_epi8(wv), one = _mm256_set1_epi16(1);
+    *acc_x = _mm256_add_epi32(*acc_x, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, wv)), one));
+    *acc_y = _mm256_add_epi32(*acc_y, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(yv, wv)), one));
+}
+
+TGT static void tile_s8_2(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
+                          float *restrict out, int64_t ldo, int nr, int nc) {
+    const qg_xblk *restrict y = x + nb;
+    __m256 f[QG_RM], h[QG_RM];
+    for (int r = 0; r < QG_RM; r++) f[r] = h[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++, w += QG_RM, x++, y++) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int g = 0; g < 8; g++) {
+            const __m256i xv = xgroup(x, g), yv = xgroup(y, g);
+            dot_s8_2(&a0, &c0, w[0].q + 4 * g, xv, yv);
+            dot_s8_2(&a1, &c1, w[1].q + 4 * g, xv, yv);
+            dot_s8_2(&a2, &c2, w[2].q + 4 * g, xv, yv);
+            dot_s8_2(&a3, &c3, w[3].q + 4 * g, xv, yv);
+        }
+        const __m256i a[QG_RM] = {a0, a1, a2, a3}, c[QG_RM] = {c0, c1, c2, c3};
+        const __m256 dx = _mm256_load_ps(x->dx), dy = _mm256_load_ps(y->dx);
+        for (int r = 0; r < QG_RM; r++) {
+            const __m256 sc = _mm256_set1_ps(w[r].sc[0]);
+            f[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a[r]), _mm256_mul_ps(sc, dx), f[r]);
+            h[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c[r]), _mm256_mul_ps(sc, dy), h[r]);
+        }
+    }
+    store_tile(f, out, ldo, nr, QG_NC);
+    store_tile(h, out + QG_NC * ldo, ldo, nr, nc - QG_NC);
+}
+
 TGT void gb_qg_pack_row_avx2(const float *restrict x, int64_t nb, int c, qg_xblk *restrict o) {
     for (int64_t b = 0; b < nb; b++, x += 32) {
         gb_block_q8_0 q;
@@ -119,10 +159,17 @@ TGT void gb_qg_pack_row_avx2(const float *restrict x, int64_t nb, int c, qg_xblk
 
 TGT void gb_qg_tile_avx2(qg_kind kind, int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
                          float *restrict out, int64_t ldo, int nr, int nc) {
-    switch (kind) {
-    case QG_U4: tile_u4(nb, w, x, out, ldo, nr, nc); break;
-    case QG_U6: tile_u6(nb, w, x, out, ldo, nr, nc); break;
-    case QG_S8: tile_s8(nb, w, x, out, ldo, nr, nc); break;
+    if (nc > QG_NC && kind == QG_S8) {
+        tile_s8_2(nb, w, x, out, ldo, nr, nc);
+        return;
+    }
+    for (int g = 0; g * QG_NC < nc; g++, x += nb, out += QG_NC * ldo) {
+        const int ncg = nc - g * QG_NC < QG_NC ? nc - g * QG_NC : QG_NC;
+        switch (kind) {
+        case QG_U4: tile_u4(nb, w, x, out, ldo, nr, ncg); break;
+        case QG_U6: tile_u6(nb, w, x, out, ldo, nr, ncg); break;
+        case QG_S8: tile_s8(nb, w, x, out, ldo, nr, ncg); break;
+        }
     }
 }
 

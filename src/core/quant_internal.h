@@ -33,6 +33,7 @@ typedef struct {
     qg_tile_fn qg_tile; /* prefill tile and activation packer (quant_gemm.h) */
     qg_pack_fn qg_pack;
     int qg_rm;          /* weight rows of qg_tile's tiles */
+    int qg_groups;      /* activation column groups (of QG_NC rows) qg_tile takes at once: 1, 2 */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
     void (*quantize_q8_K)(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
     gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K; /* 8 interleaved rows (quant_x8.h) */
@@ -41,6 +42,7 @@ typedef struct {
 /* The selected ISA's prefill tile (of gb_quant_tile_rows() weight rows) and packer. */
 qg_tile_fn gb_quant_tile_fn(void);
 int gb_quant_tile_rows(void);
+int gb_quant_tile_groups(void);
 qg_pack_fn gb_quant_pack_fn(void);
 
 #ifdef QUANT_X86

@@ -75,9 +75,10 @@ TEST(core_quant_gemm_matches_exact_product) {
 }
 
 /* Codes at the ends of their range against activations of ±127 with the weight's sign: the
- * largest int16 partial sums the tiles can meet (they must not saturate). */
+ * largest int16 partial sums the tiles can meet (they must not saturate); 24 activation rows,
+ * so that tiles taking two column groups meet them as well as one-group tails. */
 TEST(core_quant_gemm_extreme_codes) {
-    const int64_t M = 8, N = 4;
+    const int64_t M = 24, N = 4;
     for (size_t t = 0; t < 4; t++) {
         const uint32_t type = gemm_types[t];
         const int64_t K = 2 * qk_of(type);
