@@ -11,9 +11,12 @@
  * --machine prints only the bandwidth and peak. One line per thread count:
  *   model type threads pp tok/s  %peak  tg tok/s  GB/s  %bw  read
  * where tg is the best of the repetitions and, without --bw, %bw is that run's GB/s over the
- * read bandwidth measured just before it (by a child process, --read-bw N, so that its buffer
- * stays out of this process's peak RSS): the machine is shared and its bandwidth moves by tens
- * of percent within minutes. With --bw, over the given figure.
+ * read bandwidth of the same seconds: the run is decoded in slices (a sixteenth of it each)
+ * with one pass of the read before every slice and after the last, made by a child process
+ * (--read-server N, so that its buffer stays out of this process's peak RSS), and the read is
+ * those passes' bytes over their time. The machine is shared and its bandwidth moves by tens
+ * of percent within minutes; a read taken once, or the best of short passes, is set against
+ * other seconds than the decode. With --bw, over the given figure.
  * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
  * in and the threads started, as llama-bench's warm-up run does), then the memory line: the
  * process's peak RSS (getrusage ru_maxrss; run one model per process) against the bound
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/gemm.h"
@@ -51,56 +55,107 @@ __attribute__((target("avx2"))) static float read_sum(const float *buf, int64_t 
     return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
 }
 
-/* Best read bandwidth (GB/s) of nt threads each summing its share of a 512 MiB buffer (the
- * same loop as bench/quant). */
-static double stream_read(int nt) {
-    int64_t n = ((int64_t)512 << 20) / (int64_t)sizeof(float);
-    float *buf = aligned_alloc(64, (size_t)n * sizeof(float));
-    if (!buf) return 0;
+/* The 512 MiB buffer of the read, filled by nt threads. */
+static float *read_buffer(int nt, int64_t *n) {
+    *n = ((int64_t)512 << 20) / (int64_t)sizeof(float);
+    float *buf = aligned_alloc(64, (size_t)*n * sizeof(float));
+    if (!buf) return NULL;
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; i++) buf[i] = 1.0f;
+    for (int64_t i = 0; i < *n; i++) buf[i] = 1.0f;
+    return buf;
+}
+
+/* One pass of nt threads each summing its share of buf: GB/s. */
+static double read_pass(const float *buf, int64_t n, int nt) {
+    double t0 = gb_time_now();
+    float s = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : s)
+    {
+        int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
+        int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
+        s += read_sum(buf + i0, i1 - i0);
+    }
+    sink = s;
+    return (double)n * sizeof(float) / (gb_time_now() - t0) / 1e9;
+}
+
+/* Best read bandwidth (GB/s) of 8 passes (the same loop as bench/quant). */
+static double stream_read(int nt) {
+    int64_t n;
+    float *buf = read_buffer(nt, &n);
+    if (!buf) return 0;
     double best = 0;
     for (int r = 0; r < 8; r++) {
-        double t0 = gb_time_now();
-        float s = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : s)
-        {
-            int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
-            int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
-            s += read_sum(buf + i0, i1 - i0);
-        }
-        double dt = gb_time_now() - t0;
-        sink = s;
-        if ((double)n * sizeof(float) / dt / 1e9 > best) best = (double)n * sizeof(float) / dt / 1e9;
+        const double g = read_pass(buf, n, nt);
+        if (g > best) best = g;
     }
     free(buf);
     return best;
 }
 
+/* --read-server nt: one read pass per byte on stdin, its GB/s a line on stdout, until EOF. */
+static int read_server(int nt) {
+    int64_t n;
+    float *buf = read_buffer(nt, &n);
+    if (!buf) return 1;
+    char c;
+    while (read(0, &c, 1) == 1) {
+        printf("%.3f\n", read_pass(buf, n, nt));
+        fflush(stdout);
+    }
+    free(buf);
+    return 0;
+}
+
 extern char **environ;
 
-/* stream_read(nt) measured by a child process (this program with --read-bw): beside a decode
- * run in time, without the 512 MiB buffer ever counting in this process's peak RSS. 0 if the
- * child cannot be run. */
-static double stream_read_child(int nt) {
-    int fd[2];
-    if (pipe(fd)) return 0;
+/* A child process (this program with --read-server) that measures the read on request: in the
+ * same seconds as the decode it is set against, without its buffer ever counting in this
+ * process's peak RSS. */
+typedef struct {
+    pid_t pid;
+    int to, from; /* its stdin, its stdout */
+} reader;
+
+static int reader_start(reader *r, int nt) {
+    int in[2], out[2];
+    if (pipe(in)) return -1;
+    if (pipe(out)) return close(in[0]), close(in[1]), -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fd[0]);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, in[1]);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
     char n[16];
     snprintf(n, sizeof n, "%d", nt);
-    char *args[] = {"llm_bench", "--read-bw", n, NULL};
-    pid_t pid;
-    const int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, args, environ);
+    char *args[] = {"llm_bench", "--read-server", n, NULL};
+    const int rc = posix_spawn(&r->pid, "/proc/self/exe", &fa, NULL, args, environ);
     posix_spawn_file_actions_destroy(&fa);
-    close(fd[1]);
-    char buf[64] = {0};
-    const ssize_t got = rc ? 0 : read(fd[0], buf, sizeof buf - 1);
-    close(fd[0]);
-    if (!rc) waitpid(pid, NULL, 0);
-    return got > 0 ? strtod(buf, NULL) : 0;
+    close(in[0]), close(out[1]);
+    r->to = in[1], r->from = out[0];
+    if (rc) close(r->to), close(r->from);
+    return rc ? -1 : 0;
+}
+
+/* One pass (GB/s), 0 if the child is gone. First 2 ms idle, so that this process's OpenMP
+ * threads, which spin a while after a parallel region, are asleep and leave the cores to it. */
+static double reader_pass(reader *r) {
+    char buf[32] = {0};
+    size_t got = 0;
+    nanosleep(&(struct timespec){0, 2000000}, NULL);
+    if (write(r->to, "r", 1) != 1) return 0;
+    while (got < sizeof buf - 1) {
+        const ssize_t k = read(r->from, buf + got, 1);
+        if (k != 1) return 0;
+        if (buf[got++] == '\n') break;
+    }
+    return strtod(buf, NULL);
+}
+
+static void reader_stop(reader *r) {
+    close(r->to), close(r->from);
+    waitpid(r->pid, NULL, 0);
 }
 
 /* Best GFLOP/s of gb_sgemm on the shape of a prefill product (512 x 2048 · 2048ᵀ). */
@@ -196,10 +251,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) n_ctx = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--machine")) machine = 1;
-        else if (!strcmp(argv[i], "--read-bw") && i + 1 < argc) {
-            printf("%.3f\n", stream_read(atoi(argv[++i])));
-            return 0;
-        }
+        else if (!strcmp(argv[i], "--read-server") && i + 1 < argc) return read_server(atoi(argv[++i]));
         else if (!strcmp(argv[i], "--no-repack")) gb_llm_set_repack(0);
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             const char *v = argv[++i];
@@ -253,18 +305,40 @@ int main(int argc, char **argv) {
         /* warm-up, untimed: weights paged in, threads started */
         int64_t nw = pp < 8 ? pp : 8;
         if (gb_llm_eval(m, tok, nw, 0, logits, 0) || gb_llm_eval(m, tok, 1, 0, logits, 0)) goto fail;
+        reader rd;
+        if (adjacent && reader_start(&rd, threads[t])) {
+            fprintf(stderr, "llm_bench: cannot start the read process\n");
+            return 1;
+        }
+        /* decode in slices of about a sixteenth of the run, a read pass before each and one
+         * after the last: the read is the harmonic mean of those passes (bytes over their
+         * time), so both figures come from the same seconds */
+        const int slice = tg / 16 > 0 ? tg / 16 : 1;
         for (int r = 0; r < reps; r++) {
             double t0 = gb_time_now();
             if (gb_llm_eval(m, tok, pp, 0, logits, 0)) goto fail;
-            double s = gb_time_now() - t0;
+            double s = gb_time_now() - t0, read_time = 0;
+            int passes = 0;
             if (pp / s > best_pp) best_pp = pp / s;
-            const double read = adjacent ? stream_read_child(threads[t]) : bw[t];
-            t0 = gb_time_now();
-            for (int i = 0; i < tg; i++)
-                if (gb_llm_eval(m, tok + i, 1, i, logits, 0)) goto fail;
-            s = gb_time_now() - t0;
+            s = 0;
+            for (int i = 0; i < tg;) {
+                if (adjacent) {
+                    const double g = reader_pass(&rd);
+                    if (g > 0) read_time += 1 / g, passes++;
+                }
+                t0 = gb_time_now();
+                for (const int end = i + slice < tg ? i + slice : tg; i < end; i++)
+                    if (gb_llm_eval(m, tok + i, 1, i, logits, 0)) goto fail;
+                s += gb_time_now() - t0;
+            }
+            if (adjacent) {
+                const double g = reader_pass(&rd);
+                if (g > 0) read_time += 1 / g, passes++;
+            }
+            const double read = adjacent ? (passes ? passes / read_time : 0) : bw[t];
             if (tg / s > best_tg) best_tg = tg / s, best_read = read;
         }
+        if (adjacent) reader_stop(&rd);
         /* prefill flops: 2 per weight per token (the output only for the last token, as
          * eval computes it) + attention 2·2·L·C per key, mean key count pp/2 */
         double flops_pp = 2.0 * mat_params * pp + 2.0 * out_params + 4.0 * m->n_layer * (double)m->C * pp * (pp + 1) / 2;
@@ -274,7 +348,7 @@ int main(int argc, char **argv) {
                "| %.1f MB weights + %.1f MB KV per token | %s kernels | read %.1f GB/s%s\n",
                main_type(m), threads[t], pp, best_pp, gf, t < npk && peak[t] > 0 ? 100 * gf / peak[t] : 0, tg, best_tg,
                gbs, pct, info.weight_bytes_per_token / 1e6, info.kv_bytes_per_pos * (tg + 1) / 2 / 1e6,
-               gb_quant_kernel_name(), best_read, adjacent ? " (measured just before the run)" : "");
+               gb_quant_kernel_name(), best_read, adjacent ? " (passes between the run's slices)" : "");
         fflush(stdout);
     }
     report_memory(m, &info, ctx);
