@@ -118,9 +118,17 @@ typedef struct {
 } reader;
 
 static int reader_start(reader *r, int nt) {
+    /* its OpenMP threads sleep as soon as a pass ends (by default they spin ~5 ms, on cores
+     * the next decode slice needs); the first entry wins over one in environ */
+    size_t ne = 0;
+    while (environ[ne]) ne++;
+    char **env = malloc((ne + 2) * sizeof *env);
+    if (!env) return -1;
+    env[0] = "OMP_WAIT_POLICY=PASSIVE";
+    memcpy(env + 1, environ, (ne + 1) * sizeof *env);
     int in[2], out[2];
-    if (pipe(in)) return -1;
-    if (pipe(out)) return close(in[0]), close(in[1]), -1;
+    if (pipe(in)) return free(env), -1;
+    if (pipe(out)) return free(env), close(in[0]), close(in[1]), -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -130,7 +138,8 @@ static int reader_start(reader *r, int nt) {
     char n[16];
     snprintf(n, sizeof n, "%d", nt);
     char *args[] = {"llm_bench", "--read-server", n, NULL};
-    const int rc = posix_spawn(&r->pid, "/proc/self/exe", &fa, NULL, args, environ);
+    const int rc = posix_spawn(&r->pid, "/proc/self/exe", &fa, NULL, args, env);
+    free(env);
     posix_spawn_file_actions_destroy(&fa);
     close(in[0]), close(out[1]);
     r->to = in[1], r->from = out[0];
@@ -138,12 +147,13 @@ static int reader_start(reader *r, int nt) {
     return rc ? -1 : 0;
 }
 
-/* One pass (GB/s), 0 if the child is gone. First 2 ms idle, so that this process's OpenMP
- * threads, which spin a while after a parallel region, are asleep and leave the cores to it. */
+/* One pass (GB/s), 0 if the child is gone. First 10 ms idle: this process's OpenMP threads
+ * spin about 5 ms after a parallel region (libgomp's default; measured here) and would take a
+ * core from the read. */
 static double reader_pass(reader *r) {
     char buf[32] = {0};
     size_t got = 0;
-    nanosleep(&(struct timespec){0, 2000000}, NULL);
+    nanosleep(&(struct timespec){0, 10000000}, NULL);
     if (write(r->to, "r", 1) != 1) return 0;
     while (got < sizeof buf - 1) {
         const ssize_t k = read(r->from, buf + got, 1);

@@ -13,8 +13,9 @@
  * the gain is small (110M Q4_0 tg128, alternated in one process: +1 % median, +5 % best); it
  * grows with the number of threads that each fork and barrier must wake. Threads taking rows
  * in dynamic chunks instead measured 5–13 % slower, and asking for the next product's first
- * lines before each barrier changed nothing. Owning kv groups (two barriers fewer): +3 % on
- * 110M Q8_0, +2 % on 1.1B Q4_0, level on 110M Q4_0 (paired medians of alternated runs).
+ * lines before each barrier changed nothing, nor did pairs of threads taking a product's rows
+ * from both ends in shrinking pieces (0.97–1.02×). Owning kv groups (two barriers fewer): +3 %
+ * on 110M Q8_0, +2 % on 1.1B Q4_0, level on 110M Q4_0 (paired medians of alternated runs).
  *
  * Every value comes from the functions eval_batch uses, in the same order (the same norm row,
  * the same dot kernels on the same quantized activations, the same attention row), so decode
