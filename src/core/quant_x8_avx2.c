@@ -7,7 +7,9 @@
  * Decode streams the weights once, and with half the instructions per byte of the GGUF-layout
  * kernels the core has time to ask for them early: each block prefetches the lines
  * X8_PREFETCH bytes ahead (the hardware prefetcher alone left 15-25 % of the bandwidth
- * unused on the development machine; docs/quantization.md). */
+ * unused on the development machine; docs/quantization.md). A call takes one group: a Q4_0
+ * kernel taking two groups per call to share each activation broadcast (20 % fewer
+ * instructions) read two interleaved streams and decoded at 0.80-0.96x. */
 #include "core/quant_internal.h"
 
 #ifdef QUANT_X86
