@@ -39,64 +39,12 @@
 #include "glassbox/infer.h"
 #include "glassbox/sys.h"
 #include "infer/llm_internal.h"
-
-static volatile float sink;
-
-__attribute__((target("avx2"))) static float read_sum(const float *buf, int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t i = 0; i < n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_load_ps(buf + i));
-        a1 = _mm256_add_ps(a1, _mm256_load_ps(buf + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_load_ps(buf + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_load_ps(buf + i + 24));
-    }
-    float t[8];
-    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-}
-
-/* The 512 MiB buffer of the read, filled by nt threads. */
-static float *read_buffer(int nt, int64_t *n) {
-    *n = ((int64_t)512 << 20) / (int64_t)sizeof(float);
-    float *buf = aligned_alloc(64, (size_t)*n * sizeof(float));
-    if (!buf) return NULL;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < *n; i++) buf[i] = 1.0f;
-    return buf;
-}
-
-/* One pass of nt threads each summing its share of buf: GB/s. */
-static double read_pass(const float *buf, int64_t n, int nt) {
-    double t0 = gb_time_now();
-    float s = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : s)
-    {
-        int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
-        int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
-        s += read_sum(buf + i0, i1 - i0);
-    }
-    sink = s;
-    return (double)n * sizeof(float) / (gb_time_now() - t0) / 1e9;
-}
-
-/* Best read bandwidth (GB/s) of 8 passes (the same loop as bench/quant). */
-static double stream_read(int nt) {
-    int64_t n;
-    float *buf = read_buffer(nt, &n);
-    if (!buf) return 0;
-    double best = 0;
-    for (int r = 0; r < 8; r++) {
-        const double g = read_pass(buf, n, nt);
-        if (g > best) best = g;
-    }
-    free(buf);
-    return best;
-}
+#include "../stream_read.h"
 
 /* --read-server nt: one read pass per byte on stdin, its GB/s a line on stdout, until EOF. */
 static int read_server(int nt) {
     int64_t n;
-    float *buf = read_buffer(nt, &n);
+    float *buf = read_buffer(nt, (size_t)512 << 20, &n);
     if (!buf) return 1;
     char c;
     while (read(0, &c, 1) == 1) {
@@ -281,7 +229,7 @@ int main(int argc, char **argv) {
     if (machine) {
         for (int t = 0; t < nthr; t++)
             printf("machine threads %d: STREAM-style read %.1f GB/s, sgemm %.1f GFLOP/s (gemm kernel %s)\n", threads[t],
-                   stream_read(threads[t]), sgemm_peak(threads[t]), gb_gemm_kernel_name());
+                   stream_read(threads[t], (size_t)512 << 20, 8), sgemm_peak(threads[t]), gb_gemm_kernel_name());
         return 0;
     }
     if (!path) return 2;

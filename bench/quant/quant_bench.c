@@ -20,6 +20,7 @@
 #include "core/quant_x8.h"
 #include "glassbox/rng.h"
 #include "glassbox/sys.h"
+#include "../stream_read.h"
 
 #define ROWS 4096
 #define COLS 4096
@@ -28,45 +29,6 @@ typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx
                            size_t by, int nrc);
 
 static volatile float sink;
-
-/* Sum of every float of buf (n floats, a multiple of 32 per thread) read with AVX2 loads. */
-__attribute__((target("avx2"))) static float read_sum(const float *buf, int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t i = 0; i < n; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_load_ps(buf + i));
-        a1 = _mm256_add_ps(a1, _mm256_load_ps(buf + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_load_ps(buf + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_load_ps(buf + i + 24));
-    }
-    float t[8];
-    _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-}
-
-/* Best read bandwidth (GB/s) of nt threads each summing its half of a buffer of `bytes`. */
-static double stream_read(int nt, size_t bytes, int reps) {
-    int64_t n = (int64_t)(bytes / sizeof(float)) / 1024 * 1024;
-    float *buf = aligned_alloc(64, (size_t)n * sizeof(float));
-    if (!buf) return 0;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t i = 0; i < n; i++) buf[i] = 1.0f; /* first touch by the readers */
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = gb_time_now();
-        float s = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : s)
-        {
-            int64_t ith = omp_get_thread_num(), nth = omp_get_num_threads();
-            int64_t i0 = n * ith / nth / 32 * 32, i1 = n * (ith + 1) / nth / 32 * 32;
-            s += read_sum(buf + i0, i1 - i0);
-        }
-        double dt = gb_time_now() - t0;
-        sink = s;
-        if ((double)n * sizeof(float) / dt / 1e9 > best) best = (double)n * sizeof(float) / dt / 1e9;
-    }
-    free(buf);
-    return best;
-}
 
 /* ggml's dot product for a type (NULL when the library is absent). */
 static vec_dot_fn peer_dot(uint32_t type) {
