@@ -4,8 +4,8 @@
 # and decode (tg128) tokens/s at 1 and 2 threads (the best of 3 repetitions), with the
 # STREAM-style read bandwidth and the sgemm peak measured in the same run, before each file.
 # Decode is reported as achieved GB/s (weight + KV bytes per token × tok/s) and its fraction of
-# the read bandwidth of the same seconds (passes between slices of the run); prefill as GFLOP/s and its fraction of the
-# sgemm peak. Then each model's peak RSS (one process per model) against
+# the read bandwidth of the same seconds (passes between slices of the run); prefill as
+# GFLOP/s and its fraction of the sgemm peak. Then each model's peak RSS (one process per model) against
 # file size + KV cache + 64 MiB: PASS or FAIL, and where the anonymous memory goes.
 # The peer: llama.cpp (the prebuilt 3.22.1 of npm node-llama-cpp, through
 # bench/infer/llamacpp.mjs) on the same files, thread counts, token counts and repetitions,

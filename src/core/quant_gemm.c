@@ -11,8 +11,8 @@
  * Blocking: every thread packs a share of the activation groups; then the weight rows are
  * split among threads in fixed ranges of whole tiles (4 rows, 16 on AMX); a thread packs a
  * panel of QG_PANEL rows, then runs every column group (8 activation rows, L1/L2 resident;
- * two at a time where the tile takes two) past the panel's tiles. Each output is computed whole by one tile call, so the result does
- * not depend on the thread count. */
+ * two at a time where the tile takes two) past the panel's tiles. Each output is computed
+ * whole by one tile call, so the result does not depend on the thread count. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>

@@ -95,13 +95,6 @@ TGT static void tile_s8(int64_t nb, const qg_wblk *restrict w, const qg_xblk *re
     store_tile(f, out, ldo, nr, nc);
 }
 
-/* Two column groups at once (x, then x + nb: up to 16 activation rows), for the 8-bit codes:
- * each weight broadcast and its |w| serve both activation vectors. Sign fix-ups and the two
- * multiplies share the ports that bound this tile, and this saves a quarter of the fix-ups:
- * +7-11 % on the Q8_0 products of a 110M layer (M = 512, 2 threads, alternated in one
- * process). The 4-bit tile gained nothing from the same (its float steps outweigh the
- * broadcasts it saves). Every output takes the one-group tile's integer sums and float
- * steps: the same bits. */
 /* |w| once per broadcast, for both activation vectors. */
 TGT static inline void dot_s8_2(__m256i *acc_x, __m256i *acc_y, const uint8_t *q, __m256i xv, __m256i yv) {
     const __m256i wv = bcast4(q), aw = _mm256_abs_epi8(wv), one = _mm256_set1_epi16(1);
@@ -109,6 +102,13 @@ TGT static inline void dot_s8_2(__m256i *acc_x, __m256i *acc_y, const uint8_t *q
     *acc_y = _mm256_add_epi32(*acc_y, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(yv, wv)), one));
 }
 
+/* Two column groups at once (x, then x + nb: up to 16 activation rows), for the 8-bit codes:
+ * each weight broadcast and its |w| serve both activation vectors. Sign fix-ups and the two
+ * multiplies share the ports that bound this tile, and this saves a quarter of the fix-ups:
+ * +7-11 % on the Q8_0 products of a 110M layer (M = 512, 2 threads, alternated in one
+ * process). The 4-bit tile gained nothing from the same (its float steps outweigh the
+ * broadcasts it saves). Every output takes the one-group tile's integer sums and float
+ * steps: the same bits. */
 TGT static void tile_s8_2(int64_t nb, const qg_wblk *restrict w, const qg_xblk *restrict x,
                           float *restrict out, int64_t ldo, int nr, int nc) {
     const qg_xblk *restrict y = x + nb;

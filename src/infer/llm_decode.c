@@ -7,9 +7,10 @@
  * stay in one region for the whole token: each owns fixed ranges of every matrix's rows and of
  * the heads, adds its own rows into the residual, and the threads meet at a barrier only where
  * the next stage needs a whole vector: 4 a layer where each thread can own whole kv groups (it
- * computes their q, k, v rows itself and attends with them), 6 otherwise. What one thread would do alone and every
- * thread needs — the norm of the residual row and its quantization for the next product — each
- * thread does for itself, in its own scratch (a few microseconds, less than a wait). On 2 cores
+ * computes their q, k, v rows itself and attends with them), 6 otherwise. What one thread
+ * would do alone and every thread needs — the norm of the residual row and its quantization
+ * for the next product — each thread does for itself, in its own scratch (a few
+ * microseconds, less than a wait). On 2 cores
  * the gain is small (110M Q4_0 tg128, alternated in one process: +1 % median, +5 % best); it
  * grows with the number of threads that each fork and barrier must wake. Threads taking rows
  * in dynamic chunks instead measured 5–13 % slower, and asking for the next product's first
