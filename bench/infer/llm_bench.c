@@ -23,8 +23,6 @@
  *   file size + KV cache (2 · n_layer · n_ctx · n_kv_head · head_dim · 4 bytes) + 64 MiB
  * for the context the model was loaded with (--ctx, default max(pp, tg)), PASS or FAIL, and
  * where the anonymous memory goes (the buffers gb_llm allocates at load, from its sizes). */
-#include <immintrin.h>
-#include <omp.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>

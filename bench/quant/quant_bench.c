@@ -10,7 +10,6 @@
  * between two uses of a copy (--mib, default 256 MiB) are far beyond the L3 cache, so every
  * product streams its weights from memory, as a model's decode step does. */
 #include <dlfcn.h>
-#include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
