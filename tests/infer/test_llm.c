@@ -151,6 +151,11 @@ TEST(infer_llm_repack_same_logits) {
             if (on && strcmp(gb_quant_kernel_name(), "scalar") != 0)
                 CHECK(info.repacked_bytes + norms == info.weight_bytes_per_token);
             if (!on) CHECK(info.repacked_bytes == 0);
+            /* the vectors eval reads are copies: a read in the mapping can map a large folio
+             * of dropped matrix pages back in (llm.c, get_vec) */
+            const gb_gguf_tensor *n0 = gb_gguf_find_tensor(m->g, "blk.0.attn_norm.weight"),
+                                 *no = gb_gguf_find_tensor(m->g, "output_norm.weight");
+            CHECK(n0 && no && (const void *)m->layers[0].attn_norm_w != n0->data && (const void *)m->out_norm_w != no->data);
             CHECK_OK(gb_llm_eval(m, tok, T, 0, pre[on], 1));
             for (int t = 0; t < T; t++) CHECK_OK(gb_llm_eval(m, tok + t, 1, t, dec[on] + (size_t)t * c.vocab_size, 0));
             gb_llm_free(m);
