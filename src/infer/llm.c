@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/gemm.h"
 #include "core/kernels.h"
@@ -132,17 +133,15 @@ static int can_fuse(const gb_llm_mat *const *w, int n) {
     return 1;
 }
 
-/* Matrices w[0..n) re-laid, one after another, into one owned buffer, which *fused (if not
- * NULL) describes as a whole; each w[i] then points at its part. The file's pages of each are
- * dropped once it is copied. */
+/* Matrices w[0..n) re-laid, one after another, at the arena's next free byte; *fused (if not
+ * NULL) then describes them as a whole, and each w[i] points at its part. The file's pages of
+ * each are dropped once it is copied. */
 static gb_status relay(gb_llm *m, gb_llm_mat *const *w, int n, gb_llm_mat *fused) {
     int64_t rows = 0;
     for (int i = 0; i < n; i++) rows += w[i]->rows;
-    const size_t rb = w[0]->row_bytes, bytes = (size_t)rows * rb;
-    if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
-    char *p = gb_alloc(bytes);
-    if (!p) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
-    m->owned[m->n_owned++] = p;
+    const size_t rb = w[0]->row_bytes;
+    if ((size_t)rows * rb > m->x8_cap - m->x8_bytes) return fmt_err(m, "re-laid matrices outgrow their plan%s", "");
+    char *p = m->x8_arena + m->x8_bytes;
     size_t off = 0;
     for (int i = 0; i < n; i++) {
         const size_t b = (size_t)w[i]->rows * rb;
@@ -153,19 +152,45 @@ static gb_status relay(gb_llm *m, gb_llm_mat *const *w, int n, gb_llm_mat *fused
         off += b;
     }
     if (fused) *fused = (gb_llm_mat){p, w[0]->type, rows, w[0]->cols, rb, 1};
-    m->x8_bytes += bytes;
+    m->x8_bytes += off;
     return GB_OK;
 }
 
 static int repack_on = 1;
 void gb_llm_set_repack(int on) { repack_on = on != 0; }
 
+/* The bytes of the matrices repack re-lays: every one decode multiplies whose type and shape
+ * allow it (fused or alone, each is copied once). */
+static size_t relay_bytes(const gb_llm *m) {
+    size_t bytes = 0;
+    if (!m->tied && can_fuse((const gb_llm_mat *[]){&m->output}, 1)) bytes += (size_t)m->output.rows * m->output.row_bytes;
+    for (int l = 0; l < m->n_layer; l++) {
+        const gb_llm_layer *L = &m->layers[l];
+        const gb_llm_mat *all[] = {&L->qkv, &L->q, &L->k, &L->v, &L->attn_out, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+            if (can_fuse(&all[i], 1)) bytes += (size_t)all[i]->rows * all[i]->row_bytes;
+    }
+    return bytes;
+}
+
 /* The matrices decode multiplies, re-laid interleaved by 8 rows where their type and shape
- * allow. q, k, v become one fused qkv matrix (one product instead of three, as gpt2's), and
- * gate and up share a buffer that decode multiplies in one product. Not the embedding table,
- * which is read by rows, nor a tied output that is that same tensor. */
+ * allow, into one arena of transparent huge pages where the kernel has them: a token streams
+ * every page of it, and with 4 KiB pages each is a TLB miss (decode at 2 threads, alternated with
+ * 4 KiB pages in one process: 110M layout 1.03-1.07x, 1.1B 0.98-1.03x). q, k, v become one fused qkv matrix (one product instead of
+ * three, as gpt2's), and gate and up share a buffer that decode multiplies in one product. Not
+ * the embedding table, which is read by rows, nor a tied output that is that same tensor. */
 static gb_status repack(gb_llm *m) {
     if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
+    const size_t need = relay_bytes(m), huge = (size_t)2 << 20, size = (need + huge - 1) / huge * huge;
+    if (!need) return GB_OK;
+    if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
+    m->x8_arena = size >= need ? aligned_alloc(huge, size) : NULL;
+    if (!m->x8_arena) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
+    m->owned[m->n_owned++] = m->x8_arena;
+    m->x8_cap = need;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(m->x8_arena, size, MADV_HUGEPAGE); /* advice: without it, 4 KiB pages */
+#endif
     gb_status rc;
     if (!m->tied && can_fuse((const gb_llm_mat *[]){&m->output}, 1) &&
         (rc = relay(m, (gb_llm_mat *[]){&m->output}, 1, NULL)))

@@ -54,9 +54,11 @@ struct gb_llm {
     gb_llm_mat output;          /* (V, C); == token_embd when tied */
     const float *out_norm_w, *out_norm_b; /* (C) */
     gb_llm_layer *layers;       /* n_layer */
-    void **owned;               /* 1-D tensors converted to F32, interleaved matrices */
+    void **owned;               /* the 1-D tensors as F32, the arena below */
     int n_owned;
-    uint64_t x8_bytes;          /* bytes of the interleaved matrices */
+    char *x8_arena;             /* the interleaved matrices, one after another (owned) */
+    size_t x8_cap;              /* bytes planned for them */
+    uint64_t x8_bytes;          /* bytes of them */
 
     float *k_cache, *v_cache;   /* (n_layer, NKV, n_ctx, HS) each: a head's positions contiguous */
     float *rope_cos, *rope_sin; /* (n_ctx, rope_dim/2) */
