@@ -613,6 +613,7 @@ static const quant_kernels kernels_scalar = {
     gb_dot8_q4_0_ref,
     gb_dot8_q4_K_ref,
     gb_dot8_q6_K_ref,
+    gb_dot8_f16_ref,
 };
 
 static const quant_kernels *active;
@@ -727,6 +728,7 @@ gb_dot8_fn gb_quant_dot8_fn(uint32_t type) {
     case GB_GGML_Q4_0: return k->dot8_q4_0;
     case GB_GGML_Q4_K: return k->dot8_q4_K;
     case GB_GGML_Q6_K: return k->dot8_q6_K;
+    case GB_GGML_F16: return k->dot8_f16;
     default: return NULL;
     }
 }

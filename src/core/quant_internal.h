@@ -36,7 +36,7 @@ typedef struct {
     int qg_groups;      /* activation column groups (of QG_NC rows) qg_tile takes at once: 1, 2 */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
     void (*quantize_q8_K)(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
-    gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K; /* 8 interleaved rows (quant_x8.h) */
+    gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K, dot8_f16; /* 8 interleaved rows (quant_x8.h) */
 } quant_kernels;
 
 /* The selected ISA's prefill tile (of gb_quant_tile_rows() weight rows) and packer. */
@@ -53,7 +53,7 @@ extern const quant_kernels gb_quant_kernels_amx;
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
 void gb_quantize_row_q8_K_avx2(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
 /* The group kernels of the interleaved layouts (quant_x8_avx2.c, quant_x8_k_avx2.c). */
-gb_dot8_kernel gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2;
+gb_dot8_kernel gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2, gb_dot8_f16_avx2;
 /* The AVX2 kernels the AVX-512 table keeps (the matvec path does not use the first two). */
 float gb_avx2_dot_q8_0(int64_t n, const gb_block_q8_0 *restrict w, const gb_block_q8_0 *restrict x);
 float gb_avx2_dot_q4_0(int64_t n, const gb_block_q4_0 *restrict w, const gb_block_q8_0 *restrict x);

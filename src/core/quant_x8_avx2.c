@@ -1,7 +1,7 @@
-/* glassbox — AVX2 group kernels of the 8-row interleaved layouts (quant_x8.h) for Q8_0 and
- * Q4_0. Lane r of every vector is row r: one 32-byte load is 4 codes of each row, met by the
- * activation's 4 codes broadcast to all lanes, so the 8 rows' block sums come out whole and
- * their scales convert as one vector. The integers are exact and the float steps are the
+/* glassbox — AVX2 group kernels of the 8-row interleaved layouts (quant_x8.h) for Q8_0, Q4_0
+ * and F16. In the integer kernels lane r of every vector is row r: one 32-byte load is 4 codes
+ * of each row, met by the activation's 4 codes broadcast to all lanes, so the 8 rows' block
+ * sums come out whole and their scales convert as one vector (F16: see its kernel). The integers are exact and the float steps are the
  * scalar kernels' (quant_x8.c), lane by lane: the same bits.
  *
  * Decode streams the weights once, and with half the instructions per byte of the GGUF-layout
@@ -62,6 +62,38 @@ X8_TGT void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *res
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), x8_scales(wb[b].d, xd[b]), acc);
     }
     _mm256_storeu_ps(out, acc);
+}
+
+/* Σ w·x for 8 rows of F16: one 8-lane accumulator a row (lane i: columns ≡ i mod 8), each
+ * activation load met by the 8 rows' values, then the 8 accumulators summed across lanes at
+ * once, lane r ending as row r's ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)). */
+X8_TGT void gb_dot8_f16_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
+                             const int32_t *restrict xs, float *restrict out) {
+    (void)xd, (void)xs;
+    const gb_block_f16x8 *wb = w;
+    const float *xf = x;
+    /* eight named accumulators: as an array indexed in a loop, -O2 kept them on the stack */
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (int64_t b = 0; b < n / 8; b++) {
+        x8_prefetch(wb + b, sizeof *wb);
+        const __m256 xv = _mm256_loadu_ps(xf + 8 * b);
+#define ROW(r) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb[b].v + 8 * (r))))
+        a0 = _mm256_fmadd_ps(ROW(0), xv, a0);
+        a1 = _mm256_fmadd_ps(ROW(1), xv, a1);
+        a2 = _mm256_fmadd_ps(ROW(2), xv, a2);
+        a3 = _mm256_fmadd_ps(ROW(3), xv, a3);
+        a4 = _mm256_fmadd_ps(ROW(4), xv, a4);
+        a5 = _mm256_fmadd_ps(ROW(5), xv, a5);
+        a6 = _mm256_fmadd_ps(ROW(6), xv, a6);
+        a7 = _mm256_fmadd_ps(ROW(7), xv, a7);
+#undef ROW
+    }
+    /* hadd pairs lanes within 128-bit halves: after two rounds, low half lane r holds row r's
+     * (a0 + a1) + (a2 + a3) (rows 0-3 from s0123, 4-7 from s4567), high half its a4..a7 */
+    const __m256 s0123 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    const __m256 s4567 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20),
+                                        _mm256_permute2f128_ps(s0123, s4567, 0x31)));
 }
 
 #endif

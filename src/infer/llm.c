@@ -613,7 +613,7 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
         gb_gemm_forward(out, in, w->data, b, M, K, N);
         return GB_OK;
     }
-    if (w->x8) { /* interleaved by 8 rows (src/core/quant_x8.h) */
+    if (w->x8 && (M < GEMM_MIN_ROWS || gb_quant_gemm_supported(w->type))) { /* interleaved by 8 rows (quant_x8.h) */
         gb_status rc = M < GEMM_MIN_ROWS ? gb_quant_x8_matmul(w->type, w->data, in, out, M, N, K)
                                          : gb_quant_gemm_x8(w->type, w->data, in, out, M, N, K);
         if (rc) return rc;
@@ -625,7 +625,8 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
         gb_status rc = gb_quant_gemm(w->type, w->data, in, out, M, N, K);
         if (rc) return rc;
     } else {
-        /* panels of weight rows dequantized once, multiplied by every activation row */
+        /* panels of weight rows dequantized once, multiplied by every activation row (F16
+         * interleaved for decode is read back out of its groups: the same floats) */
         int64_t pr = (int64_t)(m->deq_floats / (size_t)K);
         pr = pr >= 16 ? pr / 16 * 16 : pr;
         if (pr > N) pr = N;
@@ -636,9 +637,11 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
             float *deq = m->deq;
             const uint32_t type = w->type;
             const size_t rb = w->row_bytes;
+            const int x8 = w->x8;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
             for (int64_t r = r0; r < r1; r++)
-                gb_quant_dequantize_row(type, deq + (r - r0) * K, src + (size_t)r * rb, K);
+                if (x8) gb_quant_x8_f16_row(deq + (r - r0) * K, src, r, K);
+                else gb_quant_dequantize_row(type, deq + (r - r0) * K, src + (size_t)r * rb, K);
             gb_sgemm(0, 1, M, r1 - r0, K, 1.0f, in, K, deq, K, 0.0f, out + r0, N);
         }
     }

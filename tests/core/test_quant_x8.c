@@ -13,14 +13,21 @@
 #include "glassbox/sys.h"
 #include "test.h"
 
-static const uint32_t x8_types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
+static const uint32_t x8_types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K, GB_GGML_F16};
+enum { N_X8 = sizeof x8_types / sizeof x8_types[0] };
 
-static int64_t qk(uint32_t t) { return t == GB_GGML_Q4_K || t == GB_GGML_Q6_K ? 256 : 32; }
+/* Columns of one x8 block. */
+static int64_t qk(uint32_t t) { return t == GB_GGML_Q4_K || t == GB_GGML_Q6_K ? 256 : t == GB_GGML_F16 ? 8 : 32; }
 
-/* Random rows of `type`: random bytes (every code occurs), small finite fp16 scales. */
+/* Random rows of `type`: random bytes (every code occurs), small finite fp16 scales; F16:
+ * normal values. */
 static void *random_rows(uint32_t type, int64_t rows, int64_t cols, gb_rng *r) {
     const size_t rs = gb_quant_row_size(type, cols), bs = rs / (size_t)(cols / qk(type));
     unsigned char *p = malloc(rs * (size_t)rows);
+    if (type == GB_GGML_F16) {
+        for (int64_t i = 0; i < rows * cols; i++) ((uint16_t *)p)[i] = gb_fp32_to_fp16(gb_rng_normal(r));
+        return p;
+    }
     for (size_t i = 0; i < rs * (size_t)rows; i++) p[i] = (unsigned char)gb_rng_u64(r);
     for (size_t b = 0; b < rs * (size_t)rows / bs; b++) {
         const uint16_t d = gb_fp32_to_fp16(gb_rng_normal(r) * 0.01f), m = gb_fp32_to_fp16(gb_rng_float(r) * 0.01f);
@@ -55,15 +62,15 @@ static void make_act(uint32_t type, act *a, const float *x, int64_t n) {
 
 static gb_dot8_fn ref_of(uint32_t t) {
     return t == GB_GGML_Q8_0 ? gb_dot8_q8_0_ref : t == GB_GGML_Q4_0 ? gb_dot8_q4_0_ref
-         : t == GB_GGML_Q4_K ? gb_dot8_q4_K_ref : gb_dot8_q6_K_ref;
+         : t == GB_GGML_Q4_K ? gb_dot8_q4_K_ref : t == GB_GGML_Q6_K ? gb_dot8_q6_K_ref : gb_dot8_f16_ref;
 }
 
 TEST(core_quant_x8_pack_unpack) {
     gb_rng r;
     gb_rng_seed(&r, 81);
-    for (size_t t = 0; t < 4; t++) {
+    for (size_t t = 0; t < N_X8; t++) {
         const uint32_t type = x8_types[t];
-        const int64_t rows = 24, cols = 3 * qk(type);
+        const int64_t rows = 24, cols = type == GB_GGML_F16 ? 264 : 3 * qk(type); /* F16: past one 256-column gather */
         const size_t rs = gb_quant_row_size(type, cols);
         unsigned char *w = random_rows(type, rows, cols, &r), *p = malloc(rs * rows), *row = malloc(rs);
         CHECK_OK(gb_quant_x8_pack(type, p, w, rows, cols));
@@ -72,6 +79,12 @@ TEST(core_quant_x8_pack_unpack) {
         for (int64_t i = 0; i < rows; i++) {
             gb_quant_x8_unpack_row(type, row, p, i, cols);
             bad += memcmp(row, w + (size_t)i * rs, rs) != 0;
+            if (type == GB_GGML_F16) { /* prefill's panels read the groups directly */
+                float a[264], b[264];
+                gb_quant_x8_f16_row(a, p, i, cols);
+                CHECK_OK(gb_quant_dequantize_row(type, b, w + (size_t)i * rs, cols));
+                bad += memcmp(a, b, sizeof(float) * (size_t)cols) != 0;
+            }
         }
         CHECK_EQ_INT(bad, 0);
         free(w), free(p), free(row);
@@ -79,7 +92,8 @@ TEST(core_quant_x8_pack_unpack) {
     unsigned char in[64] = {0}, o[64];
     CHECK(gb_quant_x8_pack(GB_GGML_Q4_0, o, in, 4, 32) == GB_ERR_ARG); /* rows not a multiple of 8 */
     CHECK(gb_quant_x8_pack(GB_GGML_Q4_K, o, in, 8, 32) == GB_ERR_ARG); /* not whole super-blocks */
-    CHECK(gb_quant_x8_pack(GB_GGML_F16, o, in, 8, 32) == GB_ERR_ARG);
+    CHECK(gb_quant_x8_pack(GB_GGML_F16, o, in, 8, 4) == GB_ERR_ARG);   /* not whole 8-column blocks */
+    CHECK(gb_quant_x8_pack(GB_GGML_BF16, o, in, 8, 16) == GB_ERR_ARG);
     CHECK(!gb_quant_x8_supported(GB_GGML_Q6_K, 0, 256) && gb_quant_x8_supported(GB_GGML_Q6_K, 16, 512));
 }
 
@@ -87,7 +101,7 @@ TEST(core_quant_x8_pack_unpack) {
 TEST(core_quant_x8_ref_vs_dequantized) {
     gb_rng r;
     gb_rng_seed(&r, 82);
-    for (size_t t = 0; t < 4; t++) {
+    for (size_t t = 0; t < N_X8; t++) {
         const uint32_t type = x8_types[t], vt = gb_quant_vec_dot_type(type);
         const int64_t n = 4 * qk(type);
         const size_t rs = gb_quant_row_size(type, n);
@@ -112,7 +126,8 @@ TEST(core_quant_x8_ref_vs_dequantized) {
 }
 
 /* Every code at the end of its range: Q8_0 −128 and 127, 4-bit 15, 6-bit 63, Q4_K scales and
- * mins 63, Q6_K scales 127 and −128 (the scale fields d/dmin kept). */
+ * mins 63, Q6_K scales 127 and −128 (the scale fields d/dmin kept); F16 ±65504 and the
+ * subnormals ±2⁻²⁴. */
 static void extreme_blocks(uint32_t type, unsigned char *p, size_t nblk) {
     const size_t bs = gb_quant_row_size(type, qk(type));
     for (size_t b = 0; b < nblk; b++, p += bs)
@@ -122,6 +137,10 @@ static void extreme_blocks(uint32_t type, unsigned char *p, size_t nblk) {
             if (type == GB_GGML_Q4_K && i >= 4) p[i] = 0xFF;
             if (type == GB_GGML_Q6_K && i < 192) p[i] = 0xFF;
             if (type == GB_GGML_Q6_K && i >= 192 && i < 208) p[i] = i % 2 ? 0x80 : 0x7F;
+            if (type == GB_GGML_F16 && i % 2 == 0) {
+                static const uint16_t ends[4] = {0x7BFF, 0xFBFF, 0x0001, 0x8001};
+                memcpy(p + i, &ends[(b + i / 2) % 4], 2);
+            }
         }
 }
 
@@ -135,7 +154,7 @@ TEST(core_quant_x8_simd_equals_scalar) {
     for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
         if (!gb_quant_use(isas[k])) continue;
         ran++;
-        for (size_t t = 0; t < 4; t++) {
+        for (size_t t = 0; t < N_X8; t++) {
             const uint32_t type = x8_types[t];
             const gb_dot8_fn simd = gb_quant_dot8_fn(type);
             int bad = 0;
@@ -170,7 +189,7 @@ TEST(core_quant_x8_matmul_threads) {
     gb_rng r;
     gb_rng_seed(&r, 84);
     const int saved = gb_threads_get();
-    for (size_t t = 0; t < 4; t++) {
+    for (size_t t = 0; t < N_X8; t++) {
         const uint32_t type = x8_types[t];
         const int64_t N = 40, K = 2 * qk(type) + (qk(type) == 32 ? 64 : 0), M = 7;
         const size_t rs = gb_quant_row_size(type, K);
@@ -203,8 +222,9 @@ TEST(core_quant_x8_matmul_threads) {
 TEST(core_quant_x8_gemm_equals_gemm) {
     gb_rng r;
     gb_rng_seed(&r, 85);
-    for (size_t t = 0; t < 4; t++) {
+    for (size_t t = 0; t < N_X8; t++) {
         const uint32_t type = x8_types[t];
+        if (!gb_quant_gemm_supported(type)) continue; /* F16: prefill dequantizes (test_llm.c) */
         const int64_t N = 48, K = 2 * qk(type), M = 21;
         const size_t rs = gb_quant_row_size(type, K);
         unsigned char *w = random_rows(type, N, K, &r), *p = malloc(rs * N);

@@ -134,7 +134,7 @@ TEST(infer_llm_repack_same_logits) {
     fill_tokens(tok, NULL, T, c.vocab_size, 9);
     const size_t n = (size_t)T * (size_t)c.vocab_size;
     float *pre[2], *dec[2];
-    static const uint32_t types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K};
+    static const uint32_t types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K, GB_GGML_F16};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         const char *qp = gb_test_path("%s/rp-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
         CHECK_OK(gb_llm_quantize(f32, qp, types[k], 0));
