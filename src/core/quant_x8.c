@@ -147,15 +147,22 @@ void gb_quant_x8_unpack_row(uint32_t type, void *restrict dst, const void *restr
     }
 }
 
-void gb_quant_x8_f16_row(float *restrict dst, const void *restrict x8, int64_t row, int64_t cols) {
-    const gb_block_f16x8 *s = (const gb_block_f16x8 *)((const uint8_t *)x8 + (size_t)(row / 8) * 16 * (size_t)cols);
-    uint16_t buf[256]; /* gathered, then converted 256 at a time: a call per 8 values cost prefill 5-20 % */
-    for (int64_t c0 = 0; c0 < cols; c0 += 256) {
-        const int64_t n = cols - c0 < 256 ? cols - c0 : 256;
-        for (int64_t b = 0; b < n / 8; b++) memcpy(buf + 8 * b, s[c0 / 8 + b].v + 8 * (row % 8), 16);
-        gb_fp16_to_f32_row(dst + c0, buf, n);
+void gb_quant_x8_f16_rows(float *restrict dst, size_t ld, const void *restrict x8, int64_t r0, int64_t r1,
+                          int64_t cols) {
+    uint16_t buf[256]; /* a row's values gathered, then converted 256 at a time */
+    for (int64_t g = r0 / 8; 8 * g < r1; g++) {
+        const gb_block_f16x8 *s = (const gb_block_f16x8 *)((const uint8_t *)x8 + (size_t)g * 16 * (size_t)cols);
+        const int64_t a = 8 * g > r0 ? 8 * g : r0, e = 8 * g + 8 < r1 ? 8 * g + 8 : r1;
+        for (int64_t c0 = 0; c0 < cols; c0 += 256) {
+            const int64_t n = cols - c0 < 256 ? cols - c0 : 256;
+            for (int64_t r = a; r < e; r++) {
+                for (int64_t b = 0; b < n / 8; b++) memcpy(buf + 8 * b, s[c0 / 8 + b].v + 8 * (r % 8), 16);
+                gb_fp16_to_f32_row(dst + (size_t)(r - r0) * ld + c0, buf, n);
+            }
+        }
     }
 }
+
 /* ---- scalar group kernels ------------------------------------------------------------------ */
 
 /* Byte i of row r of an interleaved array. */

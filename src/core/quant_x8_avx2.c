@@ -1,8 +1,9 @@
 /* glassbox — AVX2 group kernels of the 8-row interleaved layouts (quant_x8.h) for Q8_0, Q4_0
  * and F16. In the integer kernels lane r of every vector is row r: one 32-byte load is 4 codes
  * of each row, met by the activation's 4 codes broadcast to all lanes, so the 8 rows' block
- * sums come out whole and their scales convert as one vector (F16: see its kernel). The integers are exact and the float steps are the
- * scalar kernels' (quant_x8.c), lane by lane: the same bits.
+ * sums come out whole and their scales convert as one vector (F16: see its kernel). The
+ * integers are exact and the float steps are the scalar kernels' (quant_x8.c), lane by lane:
+ * the same bits.
  *
  * Decode streams the weights once, and with half the instructions per byte of the GGUF-layout
  * kernels the core has time to ask for them early: each block prefetches the lines

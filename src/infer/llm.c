@@ -97,7 +97,7 @@ static gb_status get_mat(gb_llm *m, gb_llm_mat *out, const char *name, int64_t r
 /* A 1-D tensor of n floats, owned and F32. Copied even when the file stores F32: eval reading a
  * few floats in the mapping can map a whole large folio of the page cache around them (up to
  * 2 MiB), pages of matrices re-laid and dropped at load — 53 MiB more resident on the 1.1B Q4_K
- * layout, its peak RSS over the bound — where the copy's faults come before the drops. */
+ * layout, its peak RSS over the bound. The copy faults at load, before those drops. */
 static gb_status get_vec(gb_llm *m, const float **out, const char *name, int64_t n, int required) {
     *out = NULL;
     const gb_gguf_tensor *t = gb_gguf_find_tensor(m->g, name);
@@ -175,10 +175,11 @@ static size_t relay_bytes(const gb_llm *m) {
 
 /* The matrices decode multiplies, re-laid interleaved by 8 rows where their type and shape
  * allow, into one arena of transparent huge pages where the kernel has them: a token streams
- * every page of it, and with 4 KiB pages each is a TLB miss (decode at 2 threads, alternated with
- * 4 KiB pages in one process: 110M layout 1.03-1.07x, 1.1B 0.98-1.03x). q, k, v become one fused qkv matrix (one product instead of
- * three, as gpt2's), and gate and up share a buffer that decode multiplies in one product. Not
- * the embedding table, which is read by rows, nor a tied output that is that same tensor. */
+ * every page of it, and with 4 KiB pages each is a TLB miss (decode at 2 threads, alternated
+ * with 4 KiB pages in one process: 110M layout 1.03-1.07x, 1.1B 0.98-1.03x). q, k, v become
+ * one fused qkv matrix (one product instead of three, as gpt2's), and gate and up share a
+ * buffer that decode multiplies in one product. Not the embedding table, which is read by
+ * rows, nor a tied output that is that same tensor. */
 static gb_status repack(gb_llm *m) {
     if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
     const size_t need = relay_bytes(m), huge = (size_t)2 << 20, size = (need + huge - 1) / huge * huge;
@@ -638,10 +639,17 @@ static gb_status linear(gb_llm *m, float *out, const float *in, const gb_llm_mat
             const uint32_t type = w->type;
             const size_t rb = w->row_bytes;
             const int x8 = w->x8;
+            if (x8) { /* a group of 8 rows at a time */
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-            for (int64_t r = r0; r < r1; r++)
-                if (x8) gb_quant_x8_f16_row(deq + (r - r0) * K, src, r, K);
-                else gb_quant_dequantize_row(type, deq + (r - r0) * K, src + (size_t)r * rb, K);
+                for (int64_t g = r0 / 8; g < (r1 + 7) / 8; g++) {
+                    const int64_t a = 8 * g > r0 ? 8 * g : r0, e = 8 * g + 8 < r1 ? 8 * g + 8 : r1;
+                    gb_quant_x8_f16_rows(deq + (a - r0) * K, (size_t)K, src, a, e, K);
+                }
+            } else {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+                for (int64_t r = r0; r < r1; r++)
+                    gb_quant_dequantize_row(type, deq + (r - r0) * K, src + (size_t)r * rb, K);
+            }
             gb_sgemm(0, 1, M, r1 - r0, K, 1.0f, in, K, deq, K, 0.0f, out + r0, N);
         }
     }

@@ -81,10 +81,19 @@ TEST(core_quant_x8_pack_unpack) {
             bad += memcmp(row, w + (size_t)i * rs, rs) != 0;
             if (type == GB_GGML_F16) { /* prefill's panels read the groups directly */
                 float a[264], b[264];
-                gb_quant_x8_f16_row(a, p, i, cols);
+                gb_quant_x8_f16_rows(a, 264, p, i, i + 1, cols);
                 CHECK_OK(gb_quant_dequantize_row(type, b, w + (size_t)i * rs, cols));
                 bad += memcmp(a, b, sizeof(float) * (size_t)cols) != 0;
             }
+        }
+        if (type == GB_GGML_F16) { /* rows 3..20: groups entered and left mid-way, rows apart by ld */
+            float *all = malloc(sizeof(float) * 17 * 300), *b = malloc(sizeof(float) * (size_t)cols);
+            gb_quant_x8_f16_rows(all, 300, p, 3, 20, cols);
+            for (int64_t i = 3; i < 20; i++) {
+                CHECK_OK(gb_quant_dequantize_row(type, b, w + (size_t)i * rs, cols));
+                bad += memcmp(all + (i - 3) * 300, b, sizeof(float) * (size_t)cols) != 0;
+            }
+            free(all), free(b);
         }
         CHECK_EQ_INT(bad, 0);
         free(w), free(p), free(row);
