@@ -156,6 +156,9 @@ void gb_layernorm_backward(float *restrict dinp, float *restrict dw, float *rest
 }
 
 float gb_rmsnorm_row(float *restrict y, const float *restrict x, const float *restrict w, int C, float eps) {
+#ifdef GB_KERNELS_X86
+    if (simd()) return gb_rmsnorm_row_avx2(y, x, w, C, eps);
+#endif
     double ss = 0;
     for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
     float r = (float)(1.0 / sqrt(ss / C + eps));
@@ -313,21 +316,28 @@ void gb_gelu_backward(float *restrict dinp, const float *restrict in, const floa
 
 #define ELT_CHUNK 4096 /* elements per task of the element-wise loops */
 
+/* g[i0, i1) = silu(g)·u, one thread */
+static void silu_mul_chunk(float *g, const float *restrict u, int64_t i0, int64_t i1, int v) {
+#ifdef GB_KERNELS_X86
+    if (v) {
+        gb_silu_mul_inplace_avx2(g + i0, u + i0, i1 - i0);
+        return;
+    }
+#endif
+    (void)v;
+    for (int64_t i = i0; i < i1; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
 void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n) {
     int v = simd();
     const int64_t n_chunks = (n + ELT_CHUNK - 1) / ELT_CHUNK;
-#pragma omp parallel for schedule(static) if (n_chunks > 1)
-    for (int64_t c = 0; c < n_chunks; c++) {
-        const int64_t i0 = c * ELT_CHUNK, i1 = i0 + ELT_CHUNK < n ? i0 + ELT_CHUNK : n;
-#ifdef GB_KERNELS_X86
-        if (v) {
-            gb_silu_mul_inplace_avx2(g + i0, u + i0, i1 - i0);
-            continue;
-        }
-#endif
-        (void)v;
-        for (int64_t i = i0; i < i1; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    if (n_chunks <= 1) { /* decode calls this inside its parallel region: no nested one (0.3 µs) */
+        silu_mul_chunk(g, u, 0, n, v);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < n_chunks; c++)
+        silu_mul_chunk(g, u, c * ELT_CHUNK, c * ELT_CHUNK + ELT_CHUNK < n ? c * ELT_CHUNK + ELT_CHUNK : n, v);
 }
 
 void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,

@@ -325,6 +325,14 @@ TGT void gb_layernorm_row_avx2(float *restrict y, float *mean, float *rstd, cons
     *mean = m, *rstd = r;
 }
 
+TGT float gb_rmsnorm_row_avx2(float *restrict y, const float *restrict x, const float *restrict w, int C,
+                              float eps) {
+    const float r = (float)(1.0 / sqrt(gb_sumsq_avx2(x, C) / C + eps));
+    const __m256 rv = _mm256_set1_ps(r);
+    for (int c = 0; c < C; c += 8) stm(y + c, C - c, _mm256_mul_ps(_mm256_mul_ps(ldm(x + c, C - c), rv), ldm(w + c, C - c)));
+    return r;
+}
+
 TGT void gb_layernorm_row_backward_avx2(float *restrict dx, const float *restrict dy,
                                         const float *restrict x, const float *restrict w,
                                         float mean, float rstd, int C) {

@@ -151,6 +151,26 @@ TEST(model_kernels_layernorm_simd_vs_scalar) {
     gb_kernels_use_simd(1);
 }
 
+TEST(model_kernels_rmsnorm_simd_vs_scalar) {
+    if (!need_simd()) return;
+    static const int shapes[][2] = {{1, 1}, {3, 7}, {2, 8}, {5, 67}, {3, 768}, {2, 2048}};
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        const int N = shapes[k][0], C = shapes[k][1];
+        float *x = rand_buf(N * C, 2.0f, 140 + k), *w = rand_buf(C, 1.0f, 150 + k);
+        for (int n = 0; n < N; n++) x[n * C + C / 2] += 30.0f; /* one large channel */
+        float *y0 = rand_buf(N * C, 1, 1), *y1 = rand_buf(N * C, 1, 2);
+        float r0[8], r1[8];
+        char what[64];
+        gb_kernels_use_simd(0), gb_rmsnorm_forward(y0, r0, x, w, N, C, 1e-5f);
+        gb_kernels_use_simd(1), gb_rmsnorm_forward(y1, r1, x, w, N, C, 1e-5f);
+        snprintf(what, sizeof what, "rmsnorm forward %dx%d", N, C);
+        close_rel(what, y1, y0, N * C, 1e-6);
+        gb_test_allclose("rmsnorm rstd", r1, r0, N, 0, 1e-6);
+        free(x), free(w), free(y0), free(y1);
+    }
+    gb_kernels_use_simd(1);
+}
+
 /* forward + backward of attention; out, lse, dqkv written into the given buffers */
 static void attention_run(float *out, float *lse, float *dqkv, const float *qkv, const float *dout,
                           int B, int T, int NH, int NKV, int HS) {
