@@ -97,10 +97,17 @@ static void ffn_up(const gb_llm *m, worker *w, const gb_llm_layer *L) {
 }
 
 /* Rope on kv heads [g0, g1) of k and their cache rows of position pos, and rope on query
- * heads [h0, h1) of q. */
+ * heads [h0, h1) of q. The cache rows' lines are asked for first, all at once: a position's
+ * lines were last written a token or more ago and are in memory, and stores missing one by
+ * one waited for each in turn (rope and cache 1.5 % of a 110M Q4_0 token, 0.8 % so). */
 static void rope_and_cache(const gb_llm *m, int l, float *q, float *k, const float *v, int64_t pos, int64_t g0,
                            int64_t g1, int64_t h0, int64_t h1) {
     const int HS = m->HS;
+    for (int64_t g = g0; g < g1; g++) {
+        const char *kc = (const char *)(gb_llm_kv_head(m, m->k_cache, l, (int)g) + pos * HS);
+        const char *vc = (const char *)(gb_llm_kv_head(m, m->v_cache, l, (int)g) + pos * HS);
+        for (size_t o = 0; o < (size_t)HS * sizeof(float); o += 64) __builtin_prefetch(kc + o, 1), __builtin_prefetch(vc + o, 1);
+    }
     for (int64_t g = g0; g < g1; g++) {
         if (m->rope) gb_llm_rope_row(m, k + g * HS, 1, pos);
         memcpy(gb_llm_kv_head(m, m->k_cache, l, (int)g) + pos * HS, k + g * HS, (size_t)HS * sizeof(float));
