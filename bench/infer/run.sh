@@ -1,8 +1,9 @@
 #!/bin/sh
 # Inference benchmark (issue 4): models made with `glassbox init` — llama ~110M (12 layers,
 # d 768) and the TinyLlama-1.1B layout — each in F32, F16, Q8_0, Q4_0, Q4_K; prefill (pp512)
-# and decode (tg128) tokens/s at 1 and 2 threads (the best of 3 repetitions), with the
-# STREAM-style read bandwidth and the sgemm peak measured in the same run, before each file.
+# and decode (tg128) tokens/s at 1 and 2 threads (the best of 5 repetitions, llama-bench's
+# count), with the STREAM-style read bandwidth and the sgemm peak measured in the same run,
+# before each file.
 # Decode is reported as achieved GB/s (weight + KV bytes per token × tok/s) and its fraction of
 # the read bandwidth of the same seconds (passes between slices of the run); prefill as
 # GFLOP/s and its fraction of the sgemm peak. Then each model's peak RSS (one process per model) against
@@ -13,7 +14,8 @@
 # node or the package (sh scripts/deps.sh bench) a line says the peer was skipped.
 #   sh bench/infer/run.sh [--quick] [--skip-1b]     BUILDDIR=dir (default build)
 #   MODELS=dir keeps the generated models (default: a temporary directory, removed)
-#   THREADS=1,2 the thread counts (default 1,2); TYPES="q4_0 q4_k" a subset of the types
+#   THREADS=1,2 the thread counts (default 1,2); TYPES="q4_0 q4_k" a subset of the types;
+#   REPS=n repetitions (default 5)
 set -eu
 cd "$(dirname "$0")/../.."
 BUILDDIR=${BUILDDIR:-build}
@@ -29,7 +31,7 @@ mkdir -p "$B"
 $CC -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror -O2 -g \
     -fopenmp -Iinclude -Isrc bench/infer/llm_bench.c "$BUILDDIR/libglassbox.a" -lcjson -lz -lm -fopenmp -o "$B/llm_bench"
 if [ -n "${MODELS:-}" ]; then D=$MODELS; mkdir -p "$D"; else D=$(mktemp -d); trap 'rm -rf "$D"' EXIT; fi
-PP=512; TG=128; REPS=3
+PP=512; TG=128; REPS=${REPS:-5}
 [ $QUICK = 1 ] && PP=128 TG=32 REPS=1
 THREADS=${THREADS:-1,2}
 
