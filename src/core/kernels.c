@@ -336,8 +336,10 @@ void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n) {
         return;
     }
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < n_chunks; c++)
-        silu_mul_chunk(g, u, c * ELT_CHUNK, c * ELT_CHUNK + ELT_CHUNK < n ? c * ELT_CHUNK + ELT_CHUNK : n, v);
+    for (int64_t c = 0; c < n_chunks; c++) {
+        const int64_t i0 = c * ELT_CHUNK;
+        silu_mul_chunk(g, u, i0, i0 + ELT_CHUNK < n ? i0 + ELT_CHUNK : n, v);
+    }
 }
 
 void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,
