@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *gb_alloc(size_t size) {
     /* aligned_alloc wants a multiple of the alignment */
@@ -14,6 +15,25 @@ void *gb_alloc(size_t size) {
     if (rounded == 0) rounded = GB_ALIGN;
     void *p = aligned_alloc(GB_ALIGN, rounded);
     if (!p) gb_errorf(GB_ERR_NOMEM, "out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *gb_alloc_huge(size_t size) {
+    const size_t huge = (size_t)2 << 20;
+    size_t rounded = (size + huge - 1) / huge * huge;
+    if (rounded < size) {
+        gb_errorf(GB_ERR_NOMEM, "allocation of %zu bytes overflows", size);
+        return NULL;
+    }
+    if (rounded == 0) rounded = huge;
+    void *p = aligned_alloc(huge, rounded);
+    if (!p) {
+        gb_errorf(GB_ERR_NOMEM, "out of memory allocating %zu bytes", size);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
+#endif
     return p;
 }
 

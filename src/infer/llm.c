@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core/gemm.h"
 #include "core/kernels.h"
@@ -182,16 +181,13 @@ static size_t relay_bytes(const gb_llm *m) {
  * rows, nor a tied output that is that same tensor. */
 static gb_status repack(gb_llm *m) {
     if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
-    const size_t need = relay_bytes(m), huge = (size_t)2 << 20, size = (need + huge - 1) / huge * huge;
+    const size_t need = relay_bytes(m);
     if (!need) return GB_OK;
     if (m->n_owned == MAX_OWNED) return fmt_err(m, "too many tensors");
-    m->x8_arena = size >= need ? aligned_alloc(huge, size) : NULL;
+    m->x8_arena = gb_alloc_huge(need);
     if (!m->x8_arena) return gb_errorf(GB_ERR_NOMEM, "%s: out of memory re-laying the weights", gb_gguf_path(m->g));
     m->owned[m->n_owned++] = m->x8_arena;
     m->x8_cap = need;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(m->x8_arena, size, MADV_HUGEPAGE); /* advice: without it, 4 KiB pages */
-#endif
     gb_status rc;
     if (!m->tied && can_fuse((const gb_llm_mat *[]){&m->output}, 1) &&
         (rc = relay(m, (gb_llm_mat *[]){&m->output}, 1, NULL)))
@@ -420,10 +416,11 @@ static gb_status map_tensors(gb_llm *m) {
     return GB_OK;
 }
 
-static float *alloc_f(gb_llm *m, size_t n, gb_status *rc) {
+/* n floats, in huge pages if asked (gb_alloc_huge); NULL and *rc set if they cannot be had. */
+static float *alloc_floats(gb_llm *m, size_t n, int huge, gb_status *rc) {
     if (*rc) return NULL;
     size_t bytes;
-    float *p = gb_mul_ok(n ? n : 1, sizeof(float), &bytes) ? gb_alloc(bytes) : NULL;
+    float *p = gb_mul_ok(n ? n : 1, sizeof(float), &bytes) ? (huge ? gb_alloc_huge(bytes) : gb_alloc(bytes)) : NULL;
     if (!p) {
         *rc = gb_errorf(GB_ERR_NOMEM, "%s: not enough memory for the KV cache and buffers (%zu floats)",
                         gb_gguf_path(m->g), n);
@@ -431,6 +428,8 @@ static float *alloc_f(gb_llm *m, size_t n, gb_status *rc) {
     }
     return p;
 }
+
+static float *alloc_f(gb_llm *m, size_t n, gb_status *rc) { return alloc_floats(m, n, 0, rc); }
 
 /* Whether a prefill multiplies an F16/BF16 matrix (those go through dequantized fp32 panels). */
 static int needs_deq_panel(const gb_llm *m) {
@@ -463,8 +462,8 @@ static gb_status alloc_state(gb_llm *m) {
     const size_t B = (size_t)m->n_batch, C = (size_t)m->C, F = (size_t)m->F, KVC = (size_t)m->KVC;
     size_t qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
     size_t kv = (size_t)m->n_layer * (size_t)m->n_ctx * KVC;
-    m->k_cache = alloc_f(m, kv, &rc);
-    m->v_cache = alloc_f(m, kv, &rc);
+    m->k_cache = alloc_floats(m, kv, 1, &rc); /* each head's keys are a short stream */
+    m->v_cache = alloc_floats(m, kv, 1, &rc);
     m->x = alloc_f(m, B * C, &rc);
     m->xb = alloc_f(m, B * C, &rc);
     m->q = alloc_f(m, B * C, &rc);
