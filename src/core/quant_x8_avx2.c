@@ -18,6 +18,14 @@
 
 /* Σ (q − 8)·x for 8 rows of one Q4_0 block: the low nibbles of the 4-byte group j are elements
  * 4j..4j+3, the high ones 16+4j..; int16 pair sums ≤ 2·15·127, eight of them ≤ 30480. */
+X8_TGT static inline __m256i q4_0_group(const uint8_t *qs, const int8_t *xq, int j, __m256i m4) {
+    const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+    return _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m4), x8_bcast4(xq + 4 * j)),
+                            _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), x8_bcast4(xq + 16 + 4 * j)));
+}
+
+/* The four groups' sums added as a tree rather than in a chain through one register (with
+ * the loop over them written out: decode 1.5-3 % faster, 110M Q4_0, alternated slices). */
 X8_TGT void gb_dot8_q4_0_avx2(int64_t n, const void *restrict w, const void *restrict x, const float *restrict xd,
                               const int32_t *restrict xs, float *restrict out) {
     const gb_block_q4_0x8 *wb = w;
@@ -25,14 +33,11 @@ X8_TGT void gb_dot8_q4_0_avx2(int64_t n, const void *restrict w, const void *res
     const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / 32; b++) {
-        x8_prefetch(wb + b, sizeof *wb);
-        __m256i s = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(wb[b].qs + 32 * j));
-            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo, x8_bcast4(xb[b].qs + 4 * j)));
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi, x8_bcast4(xb[b].qs + 16 + 4 * j)));
-        }
+        x8_prefetch(wb + b, sizeof *wb, X8_PREFETCH);
+        const uint8_t *qs = wb[b].qs;
+        const int8_t *xq = xb[b].qs;
+        const __m256i s = _mm256_add_epi16(_mm256_add_epi16(q4_0_group(qs, xq, 0, m4), q4_0_group(qs, xq, 1, m4)),
+                                           _mm256_add_epi16(q4_0_group(qs, xq, 2, m4), q4_0_group(qs, xq, 3, m4)));
         const __m256i si = _mm256_sub_epi32(_mm256_madd_epi16(s, one), _mm256_set1_epi32(8 * xs[b]));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), x8_scales(wb[b].d, xd[b]), acc);
     }
@@ -49,7 +54,7 @@ X8_TGT void gb_dot8_q8_0_avx2(int64_t n, const void *restrict w, const void *res
     const __m256i one = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / 32; b++) {
-        x8_prefetch(wb + b, sizeof *wb);
+        x8_prefetch(wb + b, sizeof *wb, X8_PREFETCH);
         __m256i s0 = _mm256_setzero_si256(), s1 = s0;
         for (int j = 0; j < 8; j += 2) {
             const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wb[b].qs + 32 * j));
@@ -76,7 +81,7 @@ X8_TGT void gb_dot8_f16_avx2(int64_t n, const void *restrict w, const void *rest
     /* eight named accumulators: as an array indexed in a loop, -O2 kept them on the stack */
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int64_t b = 0; b < n / 8; b++) {
-        x8_prefetch(wb + b, sizeof *wb);
+        x8_prefetch(wb + b, sizeof *wb, X8_PREFETCH_F16);
         const __m256 xv = _mm256_loadu_ps(xf + 8 * b);
 #define ROW(r) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb[b].v + 8 * (r))))
         a0 = _mm256_fmadd_ps(ROW(0), xv, a0);

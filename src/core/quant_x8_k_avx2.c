@@ -51,7 +51,7 @@ X8_TGT static inline __m256i in_reg(__m256i v) {
  * lines in one burst at its start. Measured on Zen 3, one thread, from DRAM: Q6_K 15-16 ->
  * 18-19 GB/s, Q4_K within the noise; in cache both a few % faster. */
 X8_TGT static inline void prefetch_part(const void *b, size_t size, int parts, int k) {
-    x8_prefetch((const uint8_t *)b + size / (size_t)parts * (size_t)k, size / (size_t)parts);
+    x8_prefetch((const uint8_t *)b + size / (size_t)parts * (size_t)k, size / (size_t)parts, X8_PREFETCH);
 }
 
 /* Byte b (0..3) of each int32 lane of v, zero-extended, in both of its int16 halves: a row's
