@@ -608,6 +608,7 @@ static const quant_kernels kernels_scalar = {
     QG_RM,
     1,
     gb_quantize_row_q8_0,
+    gb_quantize_row_q8_0_t,
     gb_quantize_row_q8_K,
     gb_dot8_q8_0_ref,
     gb_dot8_q4_0_ref,
@@ -885,18 +886,23 @@ static size_t act_row_bytes(uint32_t vt, int64_t n) {
 /* Byte offset of the side table after a Q8_0 activation row of n elements (8-byte aligned). */
 static size_t side_offset(int64_t n) { return (gb_quant_row_size(GB_GGML_Q8_0, n) + 7) / 8 * 8; }
 
-static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n) {
-    gb_quant_quantize_act(vt, dst, src, n);
-    if (vt != GB_GGML_Q8_0) return;
-    const int64_t nb = n / GB_QK8_0;
-    const gb_block_q8_0 *q = dst;
-    float *xd = (void *)((char *)dst + side_offset(n));
-    int32_t *xs = (void *)(xd + nb);
-    for (int64_t b = 0; b < nb; b++) {
+void gb_quantize_row_q8_0_t(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
+                            const float *restrict x, int64_t n) {
+    gb_quantize_row_q8_0(y, x, n);
+    for (int64_t b = 0; b < n / GB_QK8_0; b++) {
         int32_t s = 0;
-        for (int j = 0; j < GB_QK8_0; j++) s += q[b].qs[j];
-        xd[b] = gb_fp16_to_fp32(q[b].d), xs[b] = s;
+        for (int j = 0; j < GB_QK8_0; j++) s += y[b].qs[j];
+        xd[b] = gb_fp16_to_fp32(y[b].d), xs[b] = s;
     }
+}
+
+static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n) {
+    if (vt != GB_GGML_Q8_0) {
+        gb_quant_quantize_act(vt, dst, src, n);
+        return;
+    }
+    float *xd = (void *)((char *)dst + side_offset(n));
+    get_kernels()->quantize_q8_0_t(dst, xd, (int32_t *)(xd + n / GB_QK8_0), src, n);
 }
 
 /* X's M rows in the format of vt (with the side table for Q8_0), in the calling thread's

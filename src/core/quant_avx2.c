@@ -88,6 +88,66 @@ TGT void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restr
     }
 }
 
+/* gb_quantize_row_q8_0_t's bits, 8 blocks at a time: their maxima first, then the scales and
+ * their reciprocals as one vector division each (two scalar divisions in a row had been most
+ * of a block's time), then the codes, whose sum comes from the same vectors before packing.
+ * Blocks the scalar code must decide (as gb_quantize_row_q8_0_avx2) go to it. A 768-wide row
+ * with its side table: 1350 -> 760 TSC cycles, 2048 wide 3530 -> 1740 (Zen 3). */
+TGT void gb_quantize_row_q8_0_t_avx2(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
+                                     const float *restrict x, int64_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+    const int64_t nb = n / GB_QK8_0;
+    for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+        const int g = nb - b0 < 8 ? (int)(nb - b0) : 8;
+        float amax[8] = {0}, id[8];
+        int finite = 0;
+        for (int i = 0; i < g; i++) {
+            const float *xb = x + (b0 + i) * GB_QK8_0;
+            const __m256 a0 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb)), a1 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8)),
+                         a2 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 16)), a3 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 24));
+            const __m256 fin = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(a0, inf, _CMP_LT_OQ), _mm256_cmp_ps(a1, inf, _CMP_LT_OQ)),
+                                             _mm256_and_ps(_mm256_cmp_ps(a2, inf, _CMP_LT_OQ), _mm256_cmp_ps(a3, inf, _CMP_LT_OQ)));
+            finite |= (_mm256_movemask_ps(fin) == 0xff) << i;
+            const __m256 m = _mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3));
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            amax[i] = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+        }
+        /* d = amax / 127, id = d ? 1 / d : 0: IEEE divisions, the scalar code's bits */
+        const __m256 dv = _mm256_div_ps(_mm256_loadu_ps(amax), _mm256_set1_ps(127.0f));
+        const __m256 idv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), dv),
+                                         _mm256_cmp_ps(dv, _mm256_setzero_ps(), _CMP_NEQ_OQ));
+        const __m128i dh = _mm256_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT);
+        uint16_t dh16[8];
+        float dx[8];
+        _mm256_storeu_ps(id, idv);
+        _mm_storeu_si128((__m128i *)dh16, dh);
+        _mm256_storeu_ps(dx, _mm256_cvtph_ps(dh));
+        for (int i = 0; i < g; i++) {
+            const int64_t b = b0 + i;
+            const float *xb = x + b * GB_QK8_0;
+            if (!(finite >> i & 1) || !(id[i] < INFINITY)) { /* NaN, ±inf, or a subnormal scale */
+                gb_quantize_row_q8_0_t(y + b, xd + b, xs + b, xb, GB_QK8_0);
+                continue;
+            }
+            const __m256 vid = _mm256_set1_ps(id[i]);
+            const __m256i c0 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb), vid)),
+                          c1 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 8), vid)),
+                          c2 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 16), vid)),
+                          c3 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 24), vid));
+            const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+            _mm256_storeu_si256((__m256i *)y[b].qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+            y[b].d = dh16[i];
+            /* the codes are within ±127, so packing saturated none: their sum is the lanes' */
+            const __m256i c = _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+            xd[b] = dx[i], xs[b] = _mm_cvtsi128_si32(t);
+        }
+    }
+}
+
 /* gb_quantize_row_q8_K's bits: the first element of largest magnitude sets the sign of the
  * scale, codes round to nearest even (VCVTPS2DQ, as ggml's nearest_int), at most 127. A block
  * with a NaN or an infinity, or whose scale overflows, goes to the scalar code. */
@@ -389,7 +449,8 @@ const quant_kernels gb_quant_kernels_avx2 = {
     "avx2",          GB_QUANT_AVX2,    gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
     dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
     gb_avx2_dot_f32, gb_avx2_fp16_from_f32, gb_avx2_fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
-    QG_RM,           2,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_K_avx2,
+    QG_RM,           2,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_0_t_avx2,
+    gb_quantize_row_q8_K_avx2,
     gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2, gb_dot8_f16_avx2,
 };
 

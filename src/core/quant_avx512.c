@@ -177,7 +177,8 @@ const quant_kernels gb_quant_kernels_avx512 = {
     "avx512vnni",    GB_QUANT_AVX512,  gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
     dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
     gb_avx2_dot_f32, gb_avx2_fp16_from_f32, gb_avx2_fp16_to_f32, gb_qg_tile_avx2, gb_qg_pack_row_avx2,
-    QG_RM,           2,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_K_avx2,
+    QG_RM,           2,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_0_t_avx2,
+    gb_quantize_row_q8_K_avx2,
     gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2, gb_dot8_f16_avx2,
 };
 
@@ -187,7 +188,8 @@ const quant_kernels gb_quant_kernels_amx = {
     "amx",           GB_QUANT_AMX,     gb_avx2_dot_q8_0,      gb_avx2_dot_q4_0,    dot_q8_0_t,
     dot_q4_0_t,      dot_q4_K,         dot_q6_K,              gb_avx2_dot_f16,     gb_avx2_dot_bf16,
     gb_avx2_dot_f32, gb_avx2_fp16_from_f32, gb_avx2_fp16_to_f32, gb_qg_tile_amx, gb_qg_pack_row_avx2,
-    QG_RM_AMX,       1,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_K_avx2,
+    QG_RM_AMX,       1,               gb_quantize_row_q8_0_avx2, gb_quantize_row_q8_0_t_avx2,
+    gb_quantize_row_q8_K_avx2,
     gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2, gb_dot8_f16_avx2,
 };
 #endif

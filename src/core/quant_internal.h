@@ -35,6 +35,9 @@ typedef struct {
     int qg_rm;          /* weight rows of qg_tile's tiles */
     int qg_groups;      /* activation column groups (of QG_NC rows) qg_tile takes at once: 1, 2 */
     void (*quantize_q8_0)(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+    /* quantize_q8_0 and the side table of its n/32 blocks (see dot_q8_0_t): a decode matvec's */
+    void (*quantize_q8_0_t)(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
+                            const float *restrict x, int64_t n);
     void (*quantize_q8_K)(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
     gb_dot8_fn dot8_q8_0, dot8_q4_0, dot8_q4_K, dot8_q6_K, dot8_f16; /* 8 interleaved rows (quant_x8.h) */
 } quant_kernels;
@@ -51,6 +54,11 @@ extern const quant_kernels gb_quant_kernels_avx512;
 extern const quant_kernels gb_quant_kernels_amx;
 /* gb_quantize_row_q8_0 and _q8_K, same bits (non-finite blocks are handed to them) */
 void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n);
+void gb_quantize_row_q8_0_t_avx2(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
+                                 const float *restrict x, int64_t n);
+/* The scalar reference of quantize_q8_0_t. */
+void gb_quantize_row_q8_0_t(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
+                            const float *restrict x, int64_t n);
 void gb_quantize_row_q8_K_avx2(gb_block_q8_K *restrict y, const float *restrict x, int64_t n);
 /* The group kernels of the interleaved layouts (quant_x8_avx2.c, quant_x8_k_avx2.c). */
 gb_dot8_kernel gb_dot8_q8_0_avx2, gb_dot8_q4_0_avx2, gb_dot8_q4_K_avx2, gb_dot8_q6_K_avx2, gb_dot8_f16_avx2;

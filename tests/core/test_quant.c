@@ -568,6 +568,45 @@ TEST(core_quant_act_q8_0_simd_equals_scalar) {
     CHECK_EQ_INT(bad, 0);
 }
 
+/* A decode matvec's activation row (Q8_0 codes with the side table of fp16 scales as floats and
+ * code sums) from the AVX2 kernels against the scalar ones, byte for byte: rows of 1..64
+ * blocks (the AVX2 code takes 8 at a time), with the values of the test above. */
+TEST(core_quant_act_prepare_simd_equals_scalar) {
+    if (!has_avx2()) {
+        gb_test_skip("no AVX2+FMA+F16C on this CPU");
+        return;
+    }
+    gb_rng r;
+    gb_rng_seed(&r, 79);
+    enum { MAXB = 64, BYTES = MAXB * 34 + 8 + MAXB * 8 };
+    static float x[MAXB * 32];
+    static unsigned char a[BYTES], b[BYTES];
+    const int sizes[] = {1, 7, 8, 9, 24, 64};
+    int bad = 0;
+    for (int round = 0; round < 60; round++) {
+        const int nb = sizes[round % 6], n = nb * 32;
+        for (int i = 0; i < n; i++) {
+            const int kind = (i / 32 + round) % 8;
+            float v = gb_rng_normal(&r);
+            if (kind == 1) v = i % 32 == 0 ? 127.0f : (float)((int)(gb_rng_u64(&r) % 253) - 126) + 0.5f;
+            if (kind == 2) v *= 1e-30f;
+            if (kind == 3) v *= 1e30f;
+            if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
+            if (kind == 5) v *= 1e-41f;
+            if (kind == 6 && i % 32 == (round % 32)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
+            x[i] = v;
+        }
+        memset(a, 0, sizeof a), memset(b, 0, sizeof b);
+        gb_quant_use(GB_QUANT_SCALAR);
+        gb_quant_act_prepare(GB_GGML_Q4_0, a, x, n);
+        gb_quant_use(GB_QUANT_AVX2);
+        gb_quant_act_prepare(GB_GGML_Q4_0, b, x, n);
+        bad += memcmp(a, b, sizeof a) != 0;
+    }
+    gb_quant_use(GB_QUANT_AUTO);
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* The AVX2 Q8_K activation quantizer against gb_quantize_row_q8_K, byte for byte: Gaussian
  * rows, rounding ties (a block maximum of 127, so the scale is −1 and x + ½ is a tie), the
  * largest magnitude twice with both signs (the first one sets the scale's sign), tiny and huge
