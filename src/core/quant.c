@@ -902,7 +902,8 @@ static void quantize_act_row(uint32_t vt, void *dst, const float *src, int64_t n
         return;
     }
     float *xd = (void *)((char *)dst + side_offset(n));
-    get_kernels()->quantize_q8_0_t(dst, xd, (int32_t *)(xd + n / GB_QK8_0), src, n);
+    int32_t *xs = (void *)(xd + n / GB_QK8_0);
+    get_kernels()->quantize_q8_0_t(dst, xd, xs, src, n);
 }
 
 /* X's M rows in the format of vt (with the side table for Q8_0), in the calling thread's
