@@ -489,6 +489,8 @@ static gb_status alloc_state(gb_llm *m) {
     const size_t up16 = (C + 15) / 16 * 16, in_max = C > F ? C : F;
     m->dec_stride = up16 + (in_max + 16 + 15) / 16 * 16;
     m->dec = alloc_f(m, (size_t)m->n_score_threads * m->dec_stride, &rc);
+    m->cursors = rc ? NULL : gb_calloc((size_t)(3 * m->n_layer + 1) * (size_t)m->n_score_threads, sizeof(gb_llm_cursor));
+    if (!rc && !m->cursors) rc = gb_errorf(GB_ERR_NOMEM, "%s: not enough memory for decode's cursors", gb_gguf_path(m->g));
     if (needs_deq_panel(m)) {
         m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;
         m->deq = alloc_f(m, m->deq_floats, &rc);
@@ -564,7 +566,7 @@ void gb_llm_free(gb_llm *m) {
     free(m->owned);
     gb_free(m->k_cache), gb_free(m->v_cache), gb_free(m->x), gb_free(m->xb), gb_free(m->q);
     gb_free(m->k), gb_free(m->v), gb_free(m->att), gb_free(m->hb), gb_free(m->hb2);
-    gb_free(m->stat), gb_free(m->scores), gb_free(m->dec), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
+    gb_free(m->stat), gb_free(m->scores), gb_free(m->dec), gb_free(m->cursors), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
     free(m->layers);
     gb_tokenizer_free(m->tok);
     gb_gguf_close(m->g);

@@ -4,10 +4,11 @@
  * microseconds on a 110M model. Opening a parallel region per product, with the norms, the
  * activation quantization, rope and the residual adds run by one thread in between while the
  * others wait, costs a fork and a join per product and leaves threads idle. Here the threads
- * stay in one region for the whole token: each owns fixed ranges of every matrix's rows and of
- * the heads, adds its own rows into the residual, and the threads meet at a barrier only where
- * the next stage needs a whole vector: 4 a layer where each thread can own whole kv groups (it
- * computes their q, k, v rows itself and attends with them), 6 otherwise. What one thread
+ * stay in one region for the whole token: each starts on its own part of every matrix's rows and
+ * owns a part of the heads, adds the rows it computed into the residual, and the threads meet
+ * at a barrier only where the next stage needs a whole vector: 4 a layer where each thread can
+ * own whole kv groups (it computes their q, k, v rows itself and attends with them), 6
+ * otherwise. What one thread
  * would do alone and every thread needs — the norm of the residual row and its quantization
  * for the next product — each thread does for itself, in its own scratch (a few
  * microseconds, less than a wait). On 2 cores
@@ -17,6 +18,12 @@
  * lines before each barrier changed nothing, nor did pairs of threads taking a product's rows
  * from both ends in shrinking pieces (0.97–1.02×). Owning kv groups (two barriers fewer): +3 %
  * on 110M Q8_0, +2 % on 1.1B Q4_0, level on 110M Q4_0 (paired medians of alternated runs).
+ *
+ * A thread done with its part of the output projection, the FFN or the output takes chunks of
+ * the parts still going, behind their owners (claim): a thread slowed by anything — a busy
+ * neighbour on its core, its share of the bandwidth — no longer holds the other at the barrier.
+ * 110M Q4_K and F16 +3-4 % on a quiet machine, +27 % with a busy loop on one of the two cores
+ * (alternated slices against the same chunks without helping).
  *
  * Every value comes from the functions eval_batch uses, in the same order (the same norm row,
  * the same dot kernels on the same quantized activations, the same attention row), so decode
@@ -38,11 +45,39 @@ typedef struct {
     uint32_t act_vt;     /* ... in this format */
 } worker;
 
-/* This thread's part [*i0, *i1) of n items taken in units of u (n a multiple of u). */
-static void share(const worker *w, int64_t n, int64_t u, int64_t *i0, int64_t *i1) {
+/* Part p of nt, [*i0, *i1), of n items in units of u (n a multiple of u). */
+static void part_of(int64_t n, int64_t u, int p, int nt, int64_t *i0, int64_t *i1) {
     const int64_t units = n / u;
-    *i0 = units * w->t / w->nt * u;
-    *i1 = units * (w->t + 1) / w->nt * u;
+    *i0 = units * p / nt * u;
+    *i1 = units * (p + 1) / nt * u;
+}
+
+/* This thread's part of n items in units of u. */
+static void share(const worker *w, int64_t n, int64_t u, int64_t *i0, int64_t *i1) {
+    part_of(n, u, w->t, w->nt, i0, i1);
+}
+
+/* Rows a claim takes, in units (8-row groups of an interleaved matrix): 64 rows of a 768-wide
+ * Q4_0 matrix are 27 KiB, a few microseconds of streaming. */
+#define CHUNK_UNITS 8
+
+/* The next chunk [*a, *b) of a shared product's n rows (units of u) that no thread has taken,
+ * by its cursors c (one a part): from this thread's own part while it lasts, then from the
+ * other parts, behind their owners. 0 when every row is taken. Relaxed atomics: the rows
+ * written reach the other threads through the barrier after the product. */
+static int claim(const worker *w, gb_llm_cursor *c, int64_t n, int64_t u, int64_t *a, int64_t *b) {
+    const int64_t chunk = CHUNK_UNITS * u;
+    for (int k = 0; k < w->nt; k++) {
+        const int p = (w->t + k) % w->nt;
+        int64_t p0, p1;
+        part_of(n, u, p, w->nt, &p0, &p1);
+        if (__atomic_load_n(&c[p].next, __ATOMIC_RELAXED) >= p1 - p0) continue;
+        const int64_t s = __atomic_fetch_add(&c[p].next, chunk, __ATOMIC_RELAXED);
+        if (s >= p1 - p0) continue;
+        *a = p0 + s, *b = p0 + s + chunk < p1 ? p0 + s + chunk : p1;
+        return 1;
+    }
+    return 0;
 }
 
 /* Rows [r0, r1) of out = W·x + b, x (W.cols) prepared once per format for the products that
@@ -65,6 +100,13 @@ static void product(worker *w, const gb_llm_mat *W, const float *b, const float 
     rows(w, W, b, x, out, r0, r1);
 }
 
+/* The rows of out = W·x + b this thread claims (by the cursors c). */
+static void shared_product(worker *w, gb_llm_cursor *c, const gb_llm_mat *W, const float *b, const float *x,
+                           float *out) {
+    int64_t r0, r1;
+    while (claim(w, c, W->rows, W->x8 ? 8 : 1, &r0, &r1)) rows(w, W, b, x, out, r0, r1);
+}
+
 /* w->xn = norm(x); the prepared activations are stale from here. */
 static void norm(const gb_llm *m, worker *w, const float *x, const float *nw, const float *nb) {
     float mean, rstd;
@@ -73,26 +115,29 @@ static void norm(const gb_llm *m, worker *w, const float *x, const float *nw, co
     w->act_of = NULL;
 }
 
-/* This thread's rows of x += W·in + b (the residual add), through out; in is a vector the
- * threads have just written. */
-static void residual(worker *w, float *x, const gb_llm_mat *W, const float *b, const float *in, float *out) {
+/* The rows of x += W·in + b (the residual add) this thread claims, through out; in is a vector
+ * the threads have just written. */
+static void residual(worker *w, gb_llm_cursor *c, float *x, const gb_llm_mat *W, const float *b, const float *in,
+                     float *out) {
     w->act_of = NULL;
     int64_t r0, r1;
-    share(w, W->rows, W->x8 ? 8 : 1, &r0, &r1);
-    rows(w, W, b, in, out, r0, r1);
-    for (int64_t r = r0; r < r1; r++) x[r] += out[r];
+    while (claim(w, c, W->rows, W->x8 ? 8 : 1, &r0, &r1)) {
+        rows(w, W, b, in, out, r0, r1);
+        for (int64_t r = r0; r < r1; r++) x[r] += out[r];
+    }
 }
 
-/* This thread's part of hb (F) = act(gate·xn) · (up·xn), or gelu(up·xn) (gpt2). */
-static void ffn_up(const gb_llm *m, worker *w, const gb_llm_layer *L) {
+/* The elements of hb (F) = act(gate·xn) · (up·xn), or gelu(up·xn) (gpt2), this thread claims. */
+static void ffn_up(const gb_llm *m, worker *w, gb_llm_cursor *c, const gb_llm_layer *L) {
     int64_t j0, j1;
-    share(w, m->F, L->up.x8 || (m->swiglu && L->gate.x8) ? 8 : 1, &j0, &j1);
-    rows(w, &L->up, L->up_b, w->xn, m->hb2, j0, j1);
-    if (m->swiglu) {
-        rows(w, &L->gate, L->gate_b, w->xn, m->hb, j0, j1);
-        gb_silu_mul_inplace(m->hb + j0, m->hb2 + j0, j1 - j0);
-    } else {
-        gb_gelu_forward(m->hb + j0, m->hb2 + j0, j1 - j0);
+    while (claim(w, c, m->F, L->up.x8 || (m->swiglu && L->gate.x8) ? 8 : 1, &j0, &j1)) {
+        rows(w, &L->up, L->up_b, w->xn, m->hb2, j0, j1);
+        if (m->swiglu) {
+            rows(w, &L->gate, L->gate_b, w->xn, m->hb, j0, j1);
+            gb_silu_mul_inplace(m->hb + j0, m->hb2 + j0, j1 - j0);
+        } else {
+            gb_gelu_forward(m->hb + j0, m->hb2 + j0, j1 - j0);
+        }
     }
 }
 
@@ -184,6 +229,8 @@ gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits) {
     int nt = gb_threads_get();
     if (nt > m->n_score_threads) nt = m->n_score_threads;
     if (nt < 1) nt = 1;
+    /* the cursors of this token's shared products: 3 a layer and the output's, nt each */
+    memset(m->cursors, 0, (size_t)(3 * m->n_layer + 1) * (size_t)nt * sizeof *m->cursors);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = omp_get_thread_num();
@@ -194,18 +241,19 @@ gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits) {
             norm(m, &w, m->x, L->attn_norm_w, L->attn_norm_b);
             if (owns_heads(m, &w, L)) attention_owned(m, &w, l, L, pos);
             else attention_shared(m, &w, l, L, pos);
+            gb_llm_cursor *c = m->cursors + (size_t)(3 * l) * (size_t)w.nt;
 #pragma omp barrier
-            residual(&w, m->x, &L->attn_out, L->attn_out_b, m->att, m->xb);
+            residual(&w, c, m->x, &L->attn_out, L->attn_out_b, m->att, m->xb);
 #pragma omp barrier
             norm(m, &w, m->x, L->ffn_norm_w, L->ffn_norm_b);
-            ffn_up(m, &w, L);
+            ffn_up(m, &w, c + w.nt, L);
 #pragma omp barrier
-            residual(&w, m->x, &L->down, L->down_b, m->hb, m->xb);
+            residual(&w, c + 2 * w.nt, m->x, &L->down, L->down_b, m->hb, m->xb);
 #pragma omp barrier
         }
         if (logits) {
             norm(m, &w, m->x, m->out_norm_w, m->out_norm_b);
-            product(&w, &m->output, NULL, w.xn, logits);
+            shared_product(&w, m->cursors + (size_t)(3 * m->n_layer) * (size_t)w.nt, &m->output, NULL, w.xn, logits);
         }
     }
     return GB_OK;

@@ -20,6 +20,14 @@ typedef struct gb_llm_mat {
     int x8;            /* data is interleaved by 8 rows */
 } gb_llm_mat;
 
+/* Where one thread's part of a shared decode product stands: the offset in it of the next row
+ * no thread has taken (llm_decode.c). A cache line each: the owner's claims stay in its cache
+ * until another thread comes to help. */
+typedef struct {
+    int64_t next;
+    char pad[56];
+} gb_llm_cursor;
+
 typedef struct gb_llm_layer {
     const float *attn_norm_w, *attn_norm_b;  /* (C); bias NULL for rmsnorm */
     gb_llm_mat qkv;                          /* (C+2·KVC, C) fused, or: */
@@ -75,6 +83,7 @@ struct gb_llm {
     size_t deq_floats;
     float *dec;                 /* (n_score_threads, dec_stride) decode's per-thread scratch */
     size_t dec_stride;
+    gb_llm_cursor *cursors;     /* (3·n_layer + 1, n_score_threads): decode's shared products */
 };
 
 /* Layer l's cached keys or values (cache: k_cache or v_cache) of kv head g: n_ctx rows of HS
