@@ -5,34 +5,30 @@
 #include <string.h>
 #include <sys/mman.h>
 
-void *gb_alloc(size_t size) {
-    /* aligned_alloc wants a multiple of the alignment */
-    size_t rounded = (size + GB_ALIGN - 1) / GB_ALIGN * GB_ALIGN;
-    if (rounded < size) {
+/* size bytes aligned to align (a power of two), rounded up to a multiple of it as
+ * aligned_alloc wants; *rounded: the bytes allocated. */
+static void *alloc_aligned(size_t size, size_t align, size_t *rounded) {
+    *rounded = (size + align - 1) / align * align;
+    if (*rounded < size) {
         gb_errorf(GB_ERR_NOMEM, "allocation of %zu bytes overflows", size);
         return NULL;
     }
-    if (rounded == 0) rounded = GB_ALIGN;
-    void *p = aligned_alloc(GB_ALIGN, rounded);
+    if (*rounded == 0) *rounded = align;
+    void *p = aligned_alloc(align, *rounded);
     if (!p) gb_errorf(GB_ERR_NOMEM, "out of memory allocating %zu bytes", size);
     return p;
 }
 
+void *gb_alloc(size_t size) {
+    size_t rounded;
+    return alloc_aligned(size, GB_ALIGN, &rounded);
+}
+
 void *gb_alloc_huge(size_t size) {
-    const size_t huge = (size_t)2 << 20;
-    size_t rounded = (size + huge - 1) / huge * huge;
-    if (rounded < size) {
-        gb_errorf(GB_ERR_NOMEM, "allocation of %zu bytes overflows", size);
-        return NULL;
-    }
-    if (rounded == 0) rounded = huge;
-    void *p = aligned_alloc(huge, rounded);
-    if (!p) {
-        gb_errorf(GB_ERR_NOMEM, "out of memory allocating %zu bytes", size);
-        return NULL;
-    }
+    size_t rounded;
+    void *p = alloc_aligned(size, (size_t)2 << 20, &rounded);
 #ifdef MADV_HUGEPAGE
-    (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
+    if (p) (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
 #endif
     return p;
 }

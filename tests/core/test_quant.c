@@ -535,6 +535,22 @@ TEST(core_quant_matvec_threads) {
     free(W), free(X), free(o1), free(o2), free(ov), free(wq), free(xq);
 }
 
+/* n values for a Q8_0 quantizer test, block b of kind (b + round) % 8: Gaussian, rounding ties
+ * (a block maximum of 127), tiny and huge magnitudes, signed zeros, subnormals, a NaN or ±inf. */
+static void q8_0_test_row(float *x, int n, int round, gb_rng *r) {
+    for (int i = 0; i < n; i++) {
+        const int kind = (i / 32 + round) % 8;
+        float v = gb_rng_normal(r);
+        if (kind == 1) v = i % 32 == 0 ? 127.0f : (float)((int)(gb_rng_u64(r) % 253) - 126) + 0.5f;
+        if (kind == 2) v *= 1e-30f;
+        if (kind == 3) v *= 1e30f;
+        if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
+        if (kind == 5) v *= 1e-41f; /* subnormal */
+        if (kind == 6 && i % 32 == (round % 32)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
+        x[i] = v;
+    }
+}
+
 /* The AVX2 Q8_0 activation quantizer against gb_quantize_row_q8_0, bit for bit: Gaussian rows,
  * rounding ties, tiny and huge magnitudes, zeros, subnormals, and blocks with NaN or ±inf
  * (which it hands to the scalar code). */
@@ -550,17 +566,7 @@ TEST(core_quant_act_q8_0_simd_equals_scalar) {
     static gb_block_q8_0 a[NB], b[NB];
     int bad = 0;
     for (int round = 0; round < 200; round++) {
-        for (int i = 0; i < N; i++) {
-            const int blk = i / 32, kind = (blk + round) % 8;
-            float v = gb_rng_normal(&r);
-            if (kind == 1) v = i % 32 == 0 ? 127.0f : (float)((int)(gb_rng_u64(&r) % 253) - 126) + 0.5f;
-            if (kind == 2) v *= 1e-30f;
-            if (kind == 3) v *= 1e30f;
-            if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
-            if (kind == 5) v *= 1e-41f; /* subnormal */
-            if (kind == 6 && i % 32 == (round % 32)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
-            x[i] = v;
-        }
+        q8_0_test_row(x, N, round, &r);
         gb_quantize_row_q8_0(a, x, N);
         gb_quant_quantize_act(GB_GGML_Q8_0, b, x, N);
         bad += memcmp(a, b, sizeof a) != 0;
@@ -585,17 +591,7 @@ TEST(core_quant_act_prepare_simd_equals_scalar) {
     int bad = 0;
     for (int round = 0; round < 60; round++) {
         const int nb = sizes[round % 6], n = nb * 32;
-        for (int i = 0; i < n; i++) {
-            const int kind = (i / 32 + round) % 8;
-            float v = gb_rng_normal(&r);
-            if (kind == 1) v = i % 32 == 0 ? 127.0f : (float)((int)(gb_rng_u64(&r) % 253) - 126) + 0.5f;
-            if (kind == 2) v *= 1e-30f;
-            if (kind == 3) v *= 1e30f;
-            if (kind == 4) v = 0.0f * (i % 2 ? -1.0f : 1.0f);
-            if (kind == 5) v *= 1e-41f;
-            if (kind == 6 && i % 32 == (round % 32)) v = round % 3 == 0 ? NAN : round % 3 == 1 ? INFINITY : -INFINITY;
-            x[i] = v;
-        }
+        q8_0_test_row(x, n, round, &r);
         memset(a, 0, sizeof a), memset(b, 0, sizeof b);
         gb_quant_use(GB_QUANT_SCALAR);
         gb_quant_act_prepare(GB_GGML_Q4_0, a, x, n);
