@@ -53,97 +53,85 @@ TGT static inline __m256i round_away(__m256 t) {
     return _mm256_cvttps_epi32(_mm256_add_ps(tr, step));
 }
 
+/* The largest |x| of a 32-value block; *finite: whether every value is finite (|v| < inf is
+ * false for NaN and ±inf). */
+TGT static inline float block_absmax(const float *x, int *finite) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+    const __m256 a0 = _mm256_andnot_ps(sign, _mm256_loadu_ps(x)), a1 = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8)),
+                 a2 = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 16)), a3 = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + 24));
+    const __m256 fin = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(a0, inf, _CMP_LT_OQ), _mm256_cmp_ps(a1, inf, _CMP_LT_OQ)),
+                                     _mm256_and_ps(_mm256_cmp_ps(a2, inf, _CMP_LT_OQ), _mm256_cmp_ps(a3, inf, _CMP_LT_OQ)));
+    *finite = _mm256_movemask_ps(fin) == 0xff;
+    const __m256 m = _mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+}
+
+/* qs[0..32) = roundf(x·id), half away from zero; returns the codes as int32 lanes summed in
+ * fours (the codes are within ±127, so packing saturated none). */
+TGT static inline __m256i block_codes(int8_t *qs, const float *x, float id) {
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256i c0 = round_away(_mm256_mul_ps(_mm256_loadu_ps(x), vid)),
+                  c1 = round_away(_mm256_mul_ps(_mm256_loadu_ps(x + 8), vid)),
+                  c2 = round_away(_mm256_mul_ps(_mm256_loadu_ps(x + 16), vid)),
+                  c3 = round_away(_mm256_mul_ps(_mm256_loadu_ps(x + 24), vid));
+    /* packs interleave 128-bit lanes; the permutation puts codes 0..31 back in order */
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+    _mm256_storeu_si256((__m256i *)qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    return _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
+}
+
 /* gb_quantize_row_q8_0's bits: the same max, scale and rounding per block; a block holding a
  * NaN or an infinity goes to the scalar code, whose NaN order and conversions decide it. */
 TGT void gb_quantize_row_q8_0_avx2(gb_block_q8_0 *restrict y, const float *restrict x, int64_t n) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
     for (int64_t b = 0; b < n / GB_QK8_0; b++, x += GB_QK8_0) {
-        const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
-                     v3 = _mm256_loadu_ps(x + 24);
-        const __m256 a0 = _mm256_andnot_ps(sign, v0), a1 = _mm256_andnot_ps(sign, v1),
-                     a2 = _mm256_andnot_ps(sign, v2), a3 = _mm256_andnot_ps(sign, v3);
-        /* |v| < inf is false for NaN and ±inf */
-        const __m256 fin = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(a0, inf, _CMP_LT_OQ), _mm256_cmp_ps(a1, inf, _CMP_LT_OQ)),
-                                         _mm256_and_ps(_mm256_cmp_ps(a2, inf, _CMP_LT_OQ), _mm256_cmp_ps(a3, inf, _CMP_LT_OQ)));
-        if (_mm256_movemask_ps(fin) != 0xff) {
+        int finite;
+        const float d = block_absmax(x, &finite) / 127, id = d != 0.0f ? 1.0f / d : 0.0f;
+        /* !(id < inf): a subnormal scale, 1/d overflows, x·id may be ±inf or NaN */
+        if (!finite || !(id < INFINITY)) {
             gb_quantize_row_q8_0(y + b, x, GB_QK8_0);
             continue;
         }
-        const __m256 m = _mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3));
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_movehdup_ps(h));
-        const float d = _mm_cvtss_f32(h) / 127, id = d != 0.0f ? 1.0f / d : 0.0f;
-        if (!(id < INFINITY)) { /* a subnormal scale: 1/d overflows, x·id may be ±inf or NaN */
-            gb_quantize_row_q8_0(y + b, x, GB_QK8_0);
-            continue;
-        }
-        const __m256 vid = _mm256_set1_ps(id);
-        const __m256i c0 = round_away(_mm256_mul_ps(v0, vid)), c1 = round_away(_mm256_mul_ps(v1, vid)),
-                      c2 = round_away(_mm256_mul_ps(v2, vid)), c3 = round_away(_mm256_mul_ps(v3, vid));
-        /* packs interleave 128-bit lanes; the permutation puts codes 0..31 back in order */
-        const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
-        _mm256_storeu_si256((__m256i *)y[b].qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        block_codes(y[b].qs, x, id);
         y[b].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
     }
 }
 
 /* gb_quantize_row_q8_0_t's bits, 8 blocks at a time: their maxima first, then the scales and
  * their reciprocals as one vector division each (two scalar divisions in a row had been most
- * of a block's time), then the codes, whose sum comes from the same vectors before packing.
- * Blocks the scalar code must decide (as gb_quantize_row_q8_0_avx2) go to it. A 768-wide row
- * with its side table: 1350 -> 760 TSC cycles, 2048 wide 3530 -> 1740 (Zen 3). */
+ * of a block's time), then the codes and their sum. Blocks the scalar code must decide (as
+ * above) go to it. A 768-wide row with its side table: 1350 -> 760 TSC cycles, 2048 wide
+ * 3530 -> 1740 (Zen 3). */
 TGT void gb_quantize_row_q8_0_t_avx2(gb_block_q8_0 *restrict y, float *restrict xd, int32_t *restrict xs,
                                      const float *restrict x, int64_t n) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
     const int64_t nb = n / GB_QK8_0;
     for (int64_t b0 = 0; b0 < nb; b0 += 8) {
         const int g = nb - b0 < 8 ? (int)(nb - b0) : 8;
-        float amax[8] = {0}, id[8];
-        int finite = 0;
-        for (int i = 0; i < g; i++) {
-            const float *xb = x + (b0 + i) * GB_QK8_0;
-            const __m256 a0 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb)), a1 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 8)),
-                         a2 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 16)), a3 = _mm256_andnot_ps(sign, _mm256_loadu_ps(xb + 24));
-            const __m256 fin = _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(a0, inf, _CMP_LT_OQ), _mm256_cmp_ps(a1, inf, _CMP_LT_OQ)),
-                                             _mm256_and_ps(_mm256_cmp_ps(a2, inf, _CMP_LT_OQ), _mm256_cmp_ps(a3, inf, _CMP_LT_OQ)));
-            finite |= (_mm256_movemask_ps(fin) == 0xff) << i;
-            const __m256 m = _mm256_max_ps(_mm256_max_ps(a0, a1), _mm256_max_ps(a2, a3));
-            __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-            amax[i] = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
-        }
+        float amax[8] = {0}, id[8], dx[8];
+        int finite[8];
+        for (int i = 0; i < g; i++) amax[i] = block_absmax(x + (b0 + i) * GB_QK8_0, &finite[i]);
         /* d = amax / 127, id = d ? 1 / d : 0: IEEE divisions, the scalar code's bits */
         const __m256 dv = _mm256_div_ps(_mm256_loadu_ps(amax), _mm256_set1_ps(127.0f));
         const __m256 idv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), dv),
                                          _mm256_cmp_ps(dv, _mm256_setzero_ps(), _CMP_NEQ_OQ));
         const __m128i dh = _mm256_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT);
         uint16_t dh16[8];
-        float dx[8];
         _mm256_storeu_ps(id, idv);
         _mm_storeu_si128((__m128i *)dh16, dh);
         _mm256_storeu_ps(dx, _mm256_cvtph_ps(dh));
         for (int i = 0; i < g; i++) {
             const int64_t b = b0 + i;
             const float *xb = x + b * GB_QK8_0;
-            if (!(finite >> i & 1) || !(id[i] < INFINITY)) { /* NaN, ±inf, or a subnormal scale */
+            if (!finite[i] || !(id[i] < INFINITY)) {
                 gb_quantize_row_q8_0_t(y + b, xd + b, xs + b, xb, GB_QK8_0);
                 continue;
             }
-            const __m256 vid = _mm256_set1_ps(id[i]);
-            const __m256i c0 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb), vid)),
-                          c1 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 8), vid)),
-                          c2 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 16), vid)),
-                          c3 = round_away(_mm256_mul_ps(_mm256_loadu_ps(xb + 24), vid));
-            const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
-            _mm256_storeu_si256((__m256i *)y[b].qs, _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
-            y[b].d = dh16[i];
-            /* the codes are within ±127, so packing saturated none: their sum is the lanes' */
-            const __m256i c = _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
+            const __m256i c = block_codes(y[b].qs, xb, id[i]);
             __m128i t = _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
             t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
             t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-            xd[b] = dx[i], xs[b] = _mm_cvtsi128_si32(t);
+            y[b].d = dh16[i], xd[b] = dx[i], xs[b] = _mm_cvtsi128_si32(t);
         }
     }
 }

@@ -489,7 +489,7 @@ static gb_status alloc_state(gb_llm *m) {
     const size_t up16 = (C + 15) / 16 * 16, in_max = C > F ? C : F;
     m->dec_stride = up16 + (in_max + 16 + 15) / 16 * 16;
     m->dec = alloc_f(m, (size_t)m->n_score_threads * m->dec_stride, &rc);
-    m->cursors = rc ? NULL : gb_calloc((size_t)(3 * m->n_layer + 1) * (size_t)m->n_score_threads, sizeof(gb_llm_cursor));
+    m->cursors = rc ? NULL : gb_calloc(gb_llm_cursor_slots(m) * (size_t)m->n_score_threads, sizeof(gb_llm_cursor));
     if (!rc && !m->cursors) rc = gb_errorf(GB_ERR_NOMEM, "%s: not enough memory for decode's cursors", gb_gguf_path(m->g));
     if (needs_deq_panel(m)) {
         m->deq_floats = DEQ_PANEL_FLOATS > (size_t)m->F * 16 ? DEQ_PANEL_FLOATS : (size_t)m->F * 16;

@@ -8,12 +8,11 @@
  * owns a part of the heads, adds the rows it computed into the residual, and the threads meet
  * at a barrier only where the next stage needs a whole vector: 4 a layer where each thread can
  * own whole kv groups (it computes their q, k, v rows itself and attends with them), 6
- * otherwise. What one thread
- * would do alone and every thread needs — the norm of the residual row and its quantization
- * for the next product — each thread does for itself, in its own scratch (a few
- * microseconds, less than a wait). On 2 cores
- * the gain is small (110M Q4_0 tg128, alternated in one process: +1 % median, +5 % best); it
- * grows with the number of threads that each fork and barrier must wake. Threads taking rows
+ * otherwise. What one thread would do alone and every thread needs — the norm of the residual
+ * row and its quantization for the next product — each thread does for itself, in its own
+ * scratch (a few microseconds, less than a wait). On 2 cores the gain is small (110M Q4_0
+ * tg128, alternated in one process: +1 % median, +5 % best); it grows with the number of
+ * threads that each fork and barrier must wake. Threads taking rows
  * in dynamic chunks instead measured 5–13 % slower, and asking for the next product's first
  * lines before each barrier changed nothing, nor did pairs of threads taking a product's rows
  * from both ends in shrinking pieces (0.97–1.02×). Owning kv groups (two barriers fewer): +3 %
@@ -229,8 +228,7 @@ gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits) {
     int nt = gb_threads_get();
     if (nt > m->n_score_threads) nt = m->n_score_threads;
     if (nt < 1) nt = 1;
-    /* the cursors of this token's shared products: 3 a layer and the output's, nt each */
-    memset(m->cursors, 0, (size_t)(3 * m->n_layer + 1) * (size_t)nt * sizeof *m->cursors);
+    memset(m->cursors, 0, gb_llm_cursor_slots(m) * (size_t)nt * sizeof *m->cursors); /* nt a product */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         const int t = omp_get_thread_num();
@@ -253,7 +251,7 @@ gb_status gb_llm_decode(gb_llm *m, uint32_t token, int64_t pos, float *logits) {
         }
         if (logits) {
             norm(m, &w, m->x, m->out_norm_w, m->out_norm_b);
-            shared_product(&w, m->cursors + (size_t)(3 * m->n_layer) * (size_t)w.nt, &m->output, NULL, w.xn, logits);
+            shared_product(&w, m->cursors + (gb_llm_cursor_slots(m) - 1) * (size_t)w.nt, &m->output, NULL, w.xn, logits);
         }
     }
     return GB_OK;

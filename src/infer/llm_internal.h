@@ -83,8 +83,11 @@ struct gb_llm {
     size_t deq_floats;
     float *dec;                 /* (n_score_threads, dec_stride) decode's per-thread scratch */
     size_t dec_stride;
-    gb_llm_cursor *cursors;     /* (3·n_layer + 1, n_score_threads): decode's shared products */
+    gb_llm_cursor *cursors;     /* (gb_llm_cursor_slots, n_score_threads): decode's shared products */
 };
+
+/* Decode's shared products a token: 3 a layer (output projection, FFN up, down) and the output. */
+static inline size_t gb_llm_cursor_slots(const gb_llm *m) { return 3 * (size_t)m->n_layer + 1; }
 
 /* Layer l's cached keys or values (cache: k_cache or v_cache) of kv head g: n_ctx rows of HS
  * floats, so that attention reads one head's history as one sequential stream. */
