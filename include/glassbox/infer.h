@@ -33,9 +33,10 @@ gb_status gb_llm_load(gb_llm **out, const char *path, int64_t n_ctx);
  * gb_llm_free (name is used in messages). */
 gb_status gb_llm_load_mem(gb_llm **out, const void *data, size_t len, const char *name, int64_t n_ctx);
 void gb_llm_free(gb_llm *m); /* NULL is a no-op */
-/* Whether models loaded afterwards re-lay their Q8_0/Q4_0/Q4_K/Q6_K matrices interleaved by 8
- * rows, which roughly halves the instructions decode spends per weight byte (as llama.cpp's
- * CPU "repack"). On by default where SIMD kernels run; the copy replaces the file's pages in
+/* Whether models loaded afterwards re-lay their Q8_0/Q4_0/Q4_K/Q6_K/F16 matrices interleaved by
+ * 8 rows, which roughly halves the instructions decode spends per weight byte (as llama.cpp's
+ * CPU "repack"), and move F32 ones as they are, all into transparent huge pages. On by
+ * default where SIMD kernels run; the copy replaces the file's pages in
  * memory (they are dropped), so memory use stays the same. Off (llama.cpp's --no-repack):
  * every weight stays in the file's mapping. Process-wide; not while a model loads. */
 void gb_llm_set_repack(int on);

@@ -11,7 +11,8 @@
 #include "glassbox/infer.h"
 
 /* A weight matrix (rows, cols) = PyTorch (out, in), in its stored type: in the mapping, or
- * interleaved by 8 rows for decode (x8: an owned copy; src/core/quant_x8.h). */
+ * an owned copy in the re-laid arena — interleaved by 8 rows for decode (x8;
+ * src/core/quant_x8.h), or F32 rows as in the file. */
 typedef struct gb_llm_mat {
     const void *data;  /* NULL: absent */
     uint32_t type;     /* gb_ggml_type */
@@ -64,7 +65,7 @@ struct gb_llm {
     gb_llm_layer *layers;       /* n_layer */
     void **owned;               /* the 1-D tensors as F32, the arena below */
     int n_owned;
-    char *x8_arena;             /* the interleaved matrices, one after another (owned) */
+    char *x8_arena;             /* the re-laid matrices, one after another (owned) */
     size_t x8_cap;              /* bytes planned for them */
     uint64_t x8_bytes;          /* bytes of them */
 
