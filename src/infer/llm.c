@@ -124,9 +124,9 @@ static gb_status get_vec(gb_llm *m, const float **out, const char *name, int64_t
 }
 
 /* Whether a matrix of this type moves into the arena as it is, rows in the file's order: F32,
- * whose decode kernel reads a row as one stream and gains from the huge pages alone (110M F32,
- * 2 threads, alternated with the file's pages: 110M 1.03x, 1.1B 1.10x; interleaved by 8 rows like F16 it was
- * no faster), and whose prefill GEMM reads the same layout. */
+ * whose decode kernel reads a row as one stream and gains from the huge pages alone (decode at
+ * 2 threads, alternated with the file's pages: 110M 1.03x, 1.1B 1.10x; interleaved by 8 rows
+ * like F16 it was no faster), and whose prefill GEMM reads the same layout. */
 static int moves_as_is(uint32_t type) { return type == GB_GGML_F32; }
 
 /* Whether the matrices can share one re-laid buffer: present, of one type, interleavable or
