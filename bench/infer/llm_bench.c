@@ -20,7 +20,8 @@
  * (each thread count first evaluates 8 tokens and decodes one, untimed: the weights are paged
  * in and the threads started, as llama-bench's warm-up run does), then the memory line: the
  * process's peak RSS (getrusage ru_maxrss; run one model per process) against the bound
- *   file size + KV cache (2 · n_layer · n_ctx · n_kv_head · head_dim · 4 bytes) + 64 MiB
+ *   file size + KV cache (2 · n_layer · n_ctx · n_kv_head · head_dim · 2 bytes, fp16; 4 with
+ *   --kv-type f32) + 64 MiB
  * for the context the model was loaded with (--ctx, default max(pp, tg)), PASS or FAIL, and
  * where the anonymous memory goes (the buffers gb_llm allocates at load, from its sizes). */
 #include <spawn.h>
@@ -162,7 +163,7 @@ static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx)
     const double MiB = 1024.0 * 1024.0, f = sizeof(float);
     double peak = (double)ru.ru_maxrss * 1024.0; /* Linux: KiB */
     double file = (double)info->file_bytes;
-    double kv = 2.0 * m->n_layer * (double)ctx * m->NKV * m->HS * f;
+    double kv = (double)info->kv_bytes_per_pos * (double)ctx;
     double bound = file + kv + 64 * MiB;
     double B = (double)m->n_batch, C = m->C, F = m->F, KVC = m->KVC;
     double qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
@@ -170,18 +171,20 @@ static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx)
     double n_sc = (double)m->n_score_threads * (double)m->n_ctx;
     if (m->gemm_attention && B * (double)m->n_ctx > n_sc) n_sc = B * (double)m->n_ctx;
     double rope = m->rope ? 2.0 * (double)m->n_ctx * (m->rope_dim / 2) * f : 0;
-    double kv_alloc = 2.0 * m->n_layer * (double)m->n_ctx * KVC * f;
+    double kv_alloc = (double)info->kv_bytes_per_pos * (double)m->n_ctx;
+    double kv_f32 = m->kv_f32 ? 2.0 * (double)m->n_ctx * m->HS * f : 0; /* an fp16 head for prefill's GEMM */
     double dec = (double)m->n_score_threads * (double)m->dec_stride * f;
-    double bufs = kv_alloc + act + n_sc * f + (double)m->deq_floats * f + rope + dec;
+    double bufs = kv_alloc + kv_f32 + act + n_sc * f + (double)m->deq_floats * f + rope + dec;
     double repacked = (double)info->repacked_bytes; /* replaces the same bytes of the file's pages */
     printf("%-5s memory | peak RSS %.1f MiB %s bound %.1f MiB = file %.1f + KV %.1f (n_ctx %lld) + 64 | %s | "
-           "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f + batch activations %.1f "
-           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f + decode scratch %.2f; matrices re-laid for "
+           "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f (%s) + batch activations %.1f "
+           "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f + decode scratch %.2f + fp32 KV head %.2f; "
+           "matrices re-laid for "
            "decode %.1f MiB\n",
            main_type(m), peak / MiB, peak <= bound ? "<=" : ">", bound / MiB, file / MiB, kv / MiB, (long long)ctx,
            peak <= bound ? "PASS" : "FAIL", proc_status_bytes("RssFile") / MiB, proc_status_bytes("RssAnon") / MiB,
-           bufs / MiB, kv_alloc / MiB, act / MiB, (long long)m->n_batch, n_sc * f / MiB,
-           (double)m->deq_floats * f / MiB, rope / MiB, dec / MiB, repacked / MiB);
+           bufs / MiB, kv_alloc / MiB, info->kv_type == GB_GGML_F16 ? "f16" : "f32", act / MiB, (long long)m->n_batch,
+           n_sc * f / MiB, (double)m->deq_floats * f / MiB, rope / MiB, dec / MiB, kv_f32 / MiB, repacked / MiB);
 }
 
 int main(int argc, char **argv) {
@@ -209,6 +212,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--machine")) machine = 1;
         else if (!strcmp(argv[i], "--read-server") && i + 1 < argc) return read_server(atoi(argv[++i]));
         else if (!strcmp(argv[i], "--no-repack")) gb_llm_set_repack(0);
+        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if ((strcmp(v, "f16") && strcmp(v, "f32")) || gb_llm_set_kv_type(v[1] == '1' ? GB_GGML_F16 : GB_GGML_F32)) {
+                fprintf(stderr, "llm_bench: --kv-type wants f16 or f32\n");
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             const char *v = argv[++i];
             const gb_quant_isa isa = gb_quant_isa_by_name(v);
@@ -220,7 +230,7 @@ int main(int argc, char **argv) {
         else {
             fprintf(stderr,
                     "usage: llm_bench MODEL.gguf [--threads 1,2] [--pp N] [--tg N] [--reps N] [--ctx N] "
-                    "[--isa scalar|avx2|avx512|amx] [--no-repack] | --machine\n");
+                    "[--isa scalar|avx2|avx512|amx] [--no-repack] [--kv-type f16|f32] | --machine\n");
             return 2;
         }
     }

@@ -40,6 +40,11 @@ void gb_llm_free(gb_llm *m); /* NULL is a no-op */
  * memory (they are dropped), so memory use stays the same. Off (llama.cpp's --no-repack):
  * every weight stays in the file's mapping. Process-wide; not while a model loads. */
 void gb_llm_set_repack(int on);
+/* The element type of the KV cache of models loaded afterwards: GB_GGML_F16 (the default, as
+ * llama.cpp's; half the memory and half the bytes attention reads) or GB_GGML_F32 (the
+ * training model's numbers exactly); another is GB_ERR_ARG. Process-wide; not while a model
+ * loads. */
+gb_status gb_llm_set_kv_type(uint32_t type);
 
 const gb_tokenizer *gb_llm_tokenizer(const gb_llm *m);
 int64_t gb_llm_n_ctx(const gb_llm *m);
@@ -63,7 +68,8 @@ typedef struct gb_llm_info {
     uint64_t file_bytes;
     uint64_t weight_bytes_per_token; /* tensor bytes one decoded token reads (embedding tables
                                         count one row, i.e. nothing, unless tied to the output) */
-    uint64_t kv_bytes_per_pos;       /* KV cache bytes per cached position (fp32 K and V) */
+    uint64_t kv_bytes_per_pos;       /* KV cache bytes per cached position (K and V) */
+    uint32_t kv_type;                /* their elements: GB_GGML_F16 or GB_GGML_F32 */
     const char *rope_scaling;        /* "none" or "linear" (llama: rope.scaling.type; gpt2: "none") */
     float rope_freq_scale;           /* 1/rope.scaling.factor: RoPE positions are multiplied by it */
     int rope_freqs;                  /* 1: rope_freqs.weight divides each RoPE frequency */

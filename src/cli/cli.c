@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "glassbox/gguf.h"
+#include "glassbox/infer.h"
 #include "glassbox/sys.h"
 
 int gb_cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -63,6 +65,12 @@ int gb_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
         return '?';
     }
     return c;
+}
+
+int gb_cli_set_kv_type(const char *cmd, const char *value) {
+    if (strcmp(value, "f16") && strcmp(value, "f32"))
+        return gb_cli_usage_error(cmd, "--kv-type wants f16 or f32, not '%s'", value);
+    return gb_llm_set_kv_type(value[1] == '1' ? GB_GGML_F16 : GB_GGML_F32) ? GB_EXIT_USAGE : 0;
 }
 
 int gb_cli_set_threads(const char *cmd, const char *value) {

@@ -45,6 +45,11 @@ int gb_cli_parse_double(const char *s, double min, double max, double *out);
 int gb_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                   const struct option *longopts);
 
+/* Handles --kv-type f16|f32 for commands that load a model; returns 0 or prints a usage error. */
+int gb_cli_set_kv_type(const char *cmd, const char *value);
+/* its help line, in the column of generate's and chat's */
+#define GB_CLI_KV_TYPE_HELP "  --kv-type f16|f32         the KV cache's numbers (default f16, as llama.cpp; f32: exact)\n"
+
 /* Handles --threads N for commands that compute; returns 0 or prints a usage error. */
 int gb_cli_set_threads(const char *cmd, const char *value);
 

@@ -38,6 +38,7 @@ static const char *const chat_help_tail =
     "  --verbose                 tokens and tokens/s after each answer (stderr)\n"
     "  --threads N               compute threads (default: one per core)\n"
     "  --no-repack               keep the file's layout of the matrices (no re-laying for decode)\n"
+    GB_CLI_KV_TYPE_HELP
     "  -h, --help                show this help\n";
 
 typedef struct {
@@ -129,7 +130,7 @@ int gb_cmd_chat(int argc, char **argv) {
     int verbose = 0;
     gb_sampler_params sp;
     gb_sampler_params_default(&sp);
-    enum { O_SYSTEM = 256, O_TEMPLATE, O_CTX, O_VERBOSE, O_THREADS, O_NO_REPACK };
+    enum { O_SYSTEM = 256, O_TEMPLATE, O_CTX, O_VERBOSE, O_THREADS, O_NO_REPACK, O_KV_TYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},
         {"system", required_argument, 0, O_SYSTEM},
@@ -139,7 +140,7 @@ int gb_cmd_chat(int argc, char **argv) {
         GB_CLI_SAMPLING_OPTIONS,
         {"verbose", no_argument, 0, O_VERBOSE},
         {"threads", required_argument, 0, O_THREADS},
-        {"no-repack", no_argument, 0, O_NO_REPACK},
+        {"no-repack", no_argument, 0, O_NO_REPACK}, {"kv-type", required_argument, 0, O_KV_TYPE},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
@@ -162,6 +163,9 @@ int gb_cmd_chat(int argc, char **argv) {
             break;
         case O_VERBOSE: verbose = 1; break;
         case O_NO_REPACK: gb_llm_set_repack(0); break;
+        case O_KV_TYPE:
+            if (gb_cli_set_kv_type(cmd, optarg)) return GB_EXIT_USAGE;
+            break;
         case O_THREADS:
             if (gb_cli_set_threads(cmd, optarg)) return GB_EXIT_USAGE;
             break;

@@ -27,6 +27,7 @@ static const char *const generate_help_tail =
     "  --verbose                 print prompt and generation speed (tokens/s) to stderr at the end\n"
     "  --threads N               compute threads (default: one per core)\n"
     "  --no-repack               keep the file's layout of the matrices (no re-laying for decode)\n"
+    GB_CLI_KV_TYPE_HELP
     "  -h, --help                show this help\n";
 
 static int print_piece(void *user, const char *text, size_t len, const gb_token_logprob *chosen,
@@ -44,12 +45,12 @@ int gb_cmd_generate(int argc, char **argv) {
     gb_sampler_params sp;
     gb_sampler_params_default(&sp);
     sp.seed = 1337;
-    enum { O_CTX = 256, O_VERBOSE, O_THREADS, O_NO_REPACK };
+    enum { O_CTX = 256, O_VERBOSE, O_THREADS, O_NO_REPACK, O_KV_TYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},        {"prompt", required_argument, 0, 'p'},
         {"tokens", required_argument, 0, 'n'},       GB_CLI_SAMPLING_OPTIONS,
         {"ctx", required_argument, 0, O_CTX},        {"verbose", no_argument, 0, O_VERBOSE},
-        {"threads", required_argument, 0, O_THREADS}, {"no-repack", no_argument, 0, O_NO_REPACK}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, O_THREADS}, {"no-repack", no_argument, 0, O_NO_REPACK}, {"kv-type", required_argument, 0, O_KV_TYPE}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -70,6 +71,9 @@ int gb_cmd_generate(int argc, char **argv) {
             break;
         case O_VERBOSE: verbose = 1; break;
         case O_NO_REPACK: gb_llm_set_repack(0); break;
+        case O_KV_TYPE:
+            if (gb_cli_set_kv_type(cmd, optarg)) return GB_EXIT_USAGE;
+            break;
         case O_THREADS:
             if (gb_cli_set_threads(cmd, optarg)) return GB_EXIT_USAGE;
             break;

@@ -31,17 +31,18 @@ static const char *perplexity_help =
     "  --json              print the result as one JSON object\n"
     "  --threads N         compute threads (default: one per core)\n"
     "  --no-repack         keep the file's layout of the matrices (no re-laying for decode)\n"
+    "  --kv-type f16|f32   the KV cache's numbers (default f16, as llama.cpp; f32: exact)\n"
     "  -h, --help          show this help\n";
 
 int gb_cmd_perplexity(int argc, char **argv) {
     const char *cmd = "perplexity", *model = NULL, *file = NULL;
     int64_t ctx = 512, max_chunks = 0;
     int json = 0;
-    enum { O_CTX = 256, O_CHUNKS, O_JSON, O_THREADS, O_NO_REPACK };
+    enum { O_CTX = 256, O_CHUNKS, O_JSON, O_THREADS, O_NO_REPACK, O_KV_TYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},  {"file", required_argument, 0, 'f'},
         {"ctx", required_argument, 0, O_CTX},  {"chunks", required_argument, 0, O_CHUNKS},
-        {"json", no_argument, 0, O_JSON},      {"threads", required_argument, 0, O_THREADS}, {"no-repack", no_argument, 0, O_NO_REPACK},
+        {"json", no_argument, 0, O_JSON},      {"threads", required_argument, 0, O_THREADS}, {"no-repack", no_argument, 0, O_NO_REPACK}, {"kv-type", required_argument, 0, O_KV_TYPE},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -59,6 +60,9 @@ int gb_cmd_perplexity(int argc, char **argv) {
             break;
         case O_JSON: json = 1; break;
         case O_NO_REPACK: gb_llm_set_repack(0); break;
+        case O_KV_TYPE:
+            if (gb_cli_set_kv_type(cmd, optarg)) return GB_EXIT_USAGE;
+            break;
         case O_THREADS:
             if (gb_cli_set_threads(cmd, optarg)) return GB_EXIT_USAGE;
             break;

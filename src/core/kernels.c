@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 #include "core/kernels_internal.h"
+#include "core/quant.h"
 #include "glassbox/mem.h"
 
 #include <math.h>
@@ -14,12 +15,12 @@
 
 /* ---- ISA choice ------------------------------------------------------------------------ */
 
-static int simd_state = -1; /* -1 not chosen yet, 0 scalar, 1 AVX2+FMA */
+static int simd_state = -1; /* -1 not chosen yet, 0 scalar, 1 AVX2+FMA(+F16C) */
 
 static int cpu_has_avx2(void) {
 #ifdef GB_KERNELS_X86
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && gb_cpu_has_f16c();
 #else
     return 0;
 #endif
@@ -360,6 +361,26 @@ void gb_attention_row(float *restrict out, float *restrict scores, const float *
     memset(out, 0, (size_t)HS * sizeof(float));
     for (int64_t j = 0; j < n; j++)
         for (int i = 0; i < HS; i++) out[i] += scores[j] * v[j * ld + i];
+}
+
+void gb_attention_row_f16(float *restrict out, float *restrict scores, const float *restrict q,
+                          const uint16_t *restrict k, const uint16_t *restrict v, int64_t n, int64_t ld, int HS,
+                          float scale) {
+#ifdef GB_KERNELS_X86
+    if (simd()) {
+        gb_attention_row_f16_avx2(out, scores, q, k, v, n, ld, HS, scale);
+        return;
+    }
+#endif
+    for (int64_t j = 0; j < n; j++) {
+        float d = 0;
+        for (int i = 0; i < HS; i++) d += q[i] * gb_fp16_to_fp32(k[j * ld + i]);
+        scores[j] = d * scale;
+    }
+    gb_softmax_row(scores, (int)n);
+    memset(out, 0, (size_t)HS * sizeof(float));
+    for (int64_t j = 0; j < n; j++)
+        for (int i = 0; i < HS; i++) out[i] += scores[j] * gb_fp16_to_fp32(v[j * ld + i]);
 }
 
 void gb_softmax_row(float *x, int n) {

@@ -92,6 +92,10 @@ void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n);
 void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,
                       const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
                       float scale);
+/* The same over an fp16 cache (inference's KV cache in fp16, as llama.cpp keeps it). */
+void gb_attention_row_f16(float *restrict out, float *restrict scores, const float *restrict q,
+                          const uint16_t *restrict k, const uint16_t *restrict v, int64_t n, int64_t ld, int HS,
+                          float scale);
 /* x (n) = softmax(x) in place, one row (single-threaded: callers split rows) */
 void gb_softmax_row(float *x, int n);
 

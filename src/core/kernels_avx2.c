@@ -1,6 +1,6 @@
 /* glassbox — AVX2 + FMA bodies of the training kernels (contracts in kernels_internal.h;
  * kernels.c picks them at run time and owns the threads). Built with plain -O2: every
- * function carries target("avx2,fma"), so the rest of the library runs on any x86-64.
+ * function carries target("avx2,fma,f16c"), so the rest of the library runs on any x86-64.
  *
  * exp is the Cephes single-precision polynomial (|rel. error| < 2 ulp on [-87, 88]);
  * below -87.3 it returns 0 (the true value is a denormal), NaN stays NaN. tanh and the
@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#define TGT __attribute__((target("avx2,fma")))
+#define TGT __attribute__((target("avx2,fma,f16c")))
 
 /* lanes < rem set (rem in 0..8) */
 TGT static inline __m256i tail_mask(int64_t rem) {
@@ -143,28 +143,43 @@ TGT void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g,
  * keys, cache in memory, one thread: 0.84-0.97x the time; decode 110M Q4_K 1.01x). */
 #define ATT_PREFETCH_ROWS 8
 
-TGT static inline void prefetch_row(const float *p, size_t bytes) {
+/* The cache is fp32 or fp16 (f16, a constant where these are inlined: each body is compiled
+ * for one element type). Element i of row p, 8 lanes from i; kv_ldm: rem lanes, zeros after
+ * (an fp16 tail through a small copy). */
+#define KV_ROW(p, j, ld, f16) ((const char *)(p) + (size_t)(j) * (size_t)(ld) * ((f16) ? 2u : 4u))
+TGT static inline __m256 kv_ld8(const void *p, int64_t i, int f16) {
+    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i))) : _mm256_loadu_ps((const float *)p + i);
+}
+TGT static inline __m256 kv_ldm(const void *p, int64_t i, int64_t rem, int f16) {
+    if (!f16) return ldm((const float *)p + i, rem);
+    if (rem >= 8) return kv_ld8(p, i, 1);
+    uint16_t t[8] = {0};
+    memcpy(t, (const uint16_t *)p + i, (size_t)rem * sizeof(uint16_t));
+    return kv_ld8(t, 0, 1);
+}
+
+TGT static inline void prefetch_row(const void *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
 /* out[0..64) = Σ_j p_j v_j[0..64): a full 64-lane piece of the head, without the tail's
  * conditions. With the cache in L1, scores8 and this took a 64-key row of a 64-lane head from
  * 42 to 19 cycles a key (in memory, as in decode, the row waits for the lines either way). */
-TGT static inline void pv64(float *restrict out, const float *restrict p, const float *restrict v, int64_t n,
-                            int64_t ld) {
+TGT __attribute__((always_inline)) static inline void
+pv64(float *restrict out, const float *restrict p, const void *restrict v, int64_t n, int64_t ld, int f16) {
     __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
     for (int64_t j = 0; j < n; j++) {
         const __m256 pj = _mm256_set1_ps(p[j]);
-        const float *vj = v + j * ld;
-        if (j + ATT_PREFETCH_ROWS < n) prefetch_row(vj + ATT_PREFETCH_ROWS * ld, 256);
-        o0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj), o0);
-        o1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8), o1);
-        o2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 16), o2);
-        o3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 24), o3);
-        o4 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 32), o4);
-        o5 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 40), o5);
-        o6 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 48), o6);
-        o7 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 56), o7);
+        const void *vj = KV_ROW(v, j, ld, f16);
+        if (j + ATT_PREFETCH_ROWS < n) prefetch_row(KV_ROW(vj, ATT_PREFETCH_ROWS, ld, f16), f16 ? 128 : 256);
+        o0 = _mm256_fmadd_ps(pj, kv_ld8(vj, 0, f16), o0);
+        o1 = _mm256_fmadd_ps(pj, kv_ld8(vj, 8, f16), o1);
+        o2 = _mm256_fmadd_ps(pj, kv_ld8(vj, 16, f16), o2);
+        o3 = _mm256_fmadd_ps(pj, kv_ld8(vj, 24, f16), o3);
+        o4 = _mm256_fmadd_ps(pj, kv_ld8(vj, 32, f16), o4);
+        o5 = _mm256_fmadd_ps(pj, kv_ld8(vj, 40, f16), o5);
+        o6 = _mm256_fmadd_ps(pj, kv_ld8(vj, 48, f16), o6);
+        o7 = _mm256_fmadd_ps(pj, kv_ld8(vj, 56, f16), o7);
     }
     _mm256_storeu_ps(out, o0), _mm256_storeu_ps(out + 8, o1), _mm256_storeu_ps(out + 16, o2);
     _mm256_storeu_ps(out + 24, o3), _mm256_storeu_ps(out + 32, o4), _mm256_storeu_ps(out + 40, o5);
@@ -174,26 +189,28 @@ TGT static inline void pv64(float *restrict out, const float *restrict p, const 
 /* sc[0..8) = (q·k_r)·scale for the 8 keys k_r = k + r·ld, HS a multiple of 8: one accumulator a
  * key, 8 lanes of the head per FMA, then the 8 accumulators summed across lanes at once
  * (lane r of the result: key r's ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) — a
- * horizontal sum a key had cost more than its 8 FMAs. pf: ask for the keys
- * ATT_PREFETCH_ROWS ahead. */
-TGT static inline void scores8(float *sc, const float *restrict q, const float *restrict k, const float *v, int64_t ld,
-                               int HS, float scale, int pf) {
+ * horizontal sum a key had cost more than its 8 FMAs. pf: ask for the keys (and the values
+ * of the same rows) ATT_PREFETCH_ROWS ahead. */
+TGT __attribute__((always_inline)) static inline void
+scores8(float *sc, const float *restrict q, const void *restrict k, const void *v, int64_t ld, int HS, float scale,
+        int pf, int f16) {
+    const size_t row_bytes = (size_t)HS * (f16 ? 2u : 4u);
     if (pf)
         for (int r = 0; r < 8; r++) {
-            prefetch_row(k + (ATT_PREFETCH_ROWS + r) * ld, (size_t)HS * sizeof(float));
-            prefetch_row(v + (ATT_PREFETCH_ROWS + r) * ld, (size_t)HS * sizeof(float));
+            prefetch_row(KV_ROW(k, ATT_PREFETCH_ROWS + r, ld, f16), row_bytes);
+            prefetch_row(KV_ROW(v, ATT_PREFETCH_ROWS + r, ld, f16), row_bytes);
         }
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     for (int i = 0; i < HS; i += 8) {
         const __m256 qv = _mm256_loadu_ps(q + i);
-        a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + i), a0);
-        a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + ld + i), a1);
-        a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 2 * ld + i), a2);
-        a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 3 * ld + i), a3);
-        a4 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 4 * ld + i), a4);
-        a5 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 5 * ld + i), a5);
-        a6 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 6 * ld + i), a6);
-        a7 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + 7 * ld + i), a7);
+        a0 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 0, ld, f16), i, f16), a0);
+        a1 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 1, ld, f16), i, f16), a1);
+        a2 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 2, ld, f16), i, f16), a2);
+        a3 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 3, ld, f16), i, f16), a3);
+        a4 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 4, ld, f16), i, f16), a4);
+        a5 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 5, ld, f16), i, f16), a5);
+        a6 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 6, ld, f16), i, f16), a6);
+        a7 = _mm256_fmadd_ps(qv, kv_ld8(KV_ROW(k, 7, ld, f16), i, f16), a7);
     }
     const __m256 s0123 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
     const __m256 s4567 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
@@ -201,36 +218,38 @@ TGT static inline void scores8(float *sc, const float *restrict q, const float *
     _mm256_storeu_ps(sc, _mm256_mul_ps(sum, _mm256_set1_ps(scale)));
 }
 
-TGT void gb_attention_row_avx2(float *restrict out, float *restrict scores, const float *restrict q,
-                               const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
-                               float scale) {
-    const size_t row_bytes = (size_t)HS * sizeof(float);
+/* The attention row over an fp32 or fp16 cache. */
+TGT __attribute__((always_inline)) static inline void
+attention_row(float *restrict out, float *restrict scores, const float *restrict q, const void *restrict k,
+              const void *restrict v, int64_t n, int64_t ld, int HS, float scale, int f16) {
+    const size_t row_bytes = (size_t)HS * (f16 ? 2u : 4u);
     int64_t j = 0;
-    if (HS % 8 == 0)
     if (HS % 8 == 0) {
-        for (int64_t r = 0; r < ATT_PREFETCH_ROWS && r < n; r++) prefetch_row(k + r * ld, row_bytes), prefetch_row(v + r * ld, row_bytes);
+        for (int64_t r = 0; r < ATT_PREFETCH_ROWS && r < n; r++)
+            prefetch_row(KV_ROW(k, r, ld, f16), row_bytes), prefetch_row(KV_ROW(v, r, ld, f16), row_bytes);
         for (; j + 8 <= n; j += 8)
-            scores8(scores + j, q, k + j * ld, v + j * ld, ld, HS, scale, j + ATT_PREFETCH_ROWS + 8 <= n);
+            scores8(scores + j, q, KV_ROW(k, j, ld, f16), KV_ROW(v, j, ld, f16), ld, HS, scale,
+                    j + ATT_PREFETCH_ROWS + 8 <= n, f16);
     }
     /* the rest (and heads of other sizes): two keys at a time, 8 lanes of the head per FMA,
      * masked tail of the head */
     for (; j + 2 <= n; j += 2) {
-        const float *k0 = k + j * ld, *k1 = k0 + ld;
+        const void *k0 = KV_ROW(k, j, ld, f16), *k1 = KV_ROW(k, j + 1, ld, f16);
         if (j + ATT_PREFETCH_ROWS + 1 < n) {
-            prefetch_row(k0 + ATT_PREFETCH_ROWS * ld, row_bytes);
-            prefetch_row(k1 + ATT_PREFETCH_ROWS * ld, row_bytes);
+            prefetch_row(KV_ROW(k0, ATT_PREFETCH_ROWS, ld, f16), row_bytes);
+            prefetch_row(KV_ROW(k1, ATT_PREFETCH_ROWS, ld, f16), row_bytes);
         }
         __m256 a0 = _mm256_setzero_ps(), a1 = a0;
         for (int i = 0; i < HS; i += 8) {
             const __m256 qv = ldm(q + i, HS - i);
-            a0 = _mm256_fmadd_ps(qv, ldm(k0 + i, HS - i), a0);
-            a1 = _mm256_fmadd_ps(qv, ldm(k1 + i, HS - i), a1);
+            a0 = _mm256_fmadd_ps(qv, kv_ldm(k0, i, HS - i, f16), a0);
+            a1 = _mm256_fmadd_ps(qv, kv_ldm(k1, i, HS - i, f16), a1);
         }
         scores[j] = hsum(a0) * scale, scores[j + 1] = hsum(a1) * scale;
     }
     for (; j < n; j++) {
         __m256 a0 = _mm256_setzero_ps();
-        for (int i = 0; i < HS; i += 8) a0 = _mm256_fmadd_ps(ldm(q + i, HS - i), ldm(k + j * ld + i, HS - i), a0);
+        for (int i = 0; i < HS; i += 8) a0 = _mm256_fmadd_ps(ldm(q + i, HS - i), kv_ldm(KV_ROW(k, j, ld, f16), i, HS - i, f16), a0);
         scores[j] = hsum(a0) * scale;
     }
     gb_softmax_scaled_avx2(scores, gb_logsumexp_avx2(scores, (int)n), 1.0f, (int)n);
@@ -240,16 +259,16 @@ TGT void gb_attention_row_avx2(float *restrict out, float *restrict scores, cons
     for (int i0 = 0; i0 < HS; i0 += 64) {
         const int w = HS - i0;
         if (w >= 64) {
-            pv64(out + i0, scores, v + i0, n, ld);
+            pv64(out + i0, scores, (const char *)v + (size_t)i0 * (f16 ? 2u : 4u), n, ld, f16);
             continue;
         }
-        const size_t ahead = (size_t)w * sizeof(float);
+        const size_t ahead = (size_t)w * (f16 ? 2u : 4u);
         __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0, o6 = o0, o7 = o0;
         for (int64_t jj = 0; jj < n; jj++) {
             const __m256 p = _mm256_set1_ps(scores[jj]);
-            const float *vj = v + jj * ld + i0;
-            if (jj + ATT_PREFETCH_ROWS < n) prefetch_row(vj + ATT_PREFETCH_ROWS * ld, ahead);
-#define ACC(u, o) if (w > 8 * (u)) o = _mm256_fmadd_ps(p, ldm(vj + 8 * (u), w - 8 * (u)), o)
+            const void *vj = KV_ROW(v, jj, ld, f16);
+            if (jj + ATT_PREFETCH_ROWS < n) prefetch_row(KV_ROW(vj, ATT_PREFETCH_ROWS, ld, f16) + (size_t)i0 * (f16 ? 2u : 4u), ahead);
+#define ACC(u, o) if (w > 8 * (u)) o = _mm256_fmadd_ps(p, kv_ldm(vj, i0 + 8 * (u), w - 8 * (u), f16), o)
             ACC(0, o0); ACC(1, o1); ACC(2, o2); ACC(3, o3); ACC(4, o4); ACC(5, o5); ACC(6, o6); ACC(7, o7);
 #undef ACC
         }
@@ -257,6 +276,18 @@ TGT void gb_attention_row_avx2(float *restrict out, float *restrict scores, cons
         OUT(0, o0); OUT(1, o1); OUT(2, o2); OUT(3, o3); OUT(4, o4); OUT(5, o5); OUT(6, o6); OUT(7, o7);
 #undef OUT
     }
+}
+
+TGT void gb_attention_row_avx2(float *restrict out, float *restrict scores, const float *restrict q,
+                               const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
+                               float scale) {
+    attention_row(out, scores, q, k, v, n, ld, HS, scale, 0);
+}
+
+TGT void gb_attention_row_f16_avx2(float *restrict out, float *restrict scores, const float *restrict q,
+                                   const uint16_t *restrict k, const uint16_t *restrict v, int64_t n, int64_t ld,
+                                   int HS, float scale) {
+    attention_row(out, scores, q, k, v, n, ld, HS, scale, 1);
 }
 
 TGT void gb_silu_mul_inplace_avx2(float *g, const float *restrict u, int64_t n) {

@@ -25,10 +25,13 @@ void gb_gelu_backward_avx2(float *restrict dinp, const float *restrict in,
 /* out (n) = silu(g) · u */
 void gb_swiglu_forward_avx2(float *restrict out, const float *restrict g, const float *restrict u,
                             int64_t n);
-/* gb_attention_row's body */
+/* gb_attention_row's and gb_attention_row_f16's bodies */
 void gb_attention_row_avx2(float *restrict out, float *restrict scores, const float *restrict q,
                            const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
                            float scale);
+void gb_attention_row_f16_avx2(float *restrict out, float *restrict scores, const float *restrict q,
+                               const uint16_t *restrict k, const uint16_t *restrict v, int64_t n, int64_t ld,
+                               int HS, float scale);
 /* g (n) = silu(g) · u in place */
 void gb_silu_mul_inplace_avx2(float *g, const float *restrict u, int64_t n);
 /* dg, du (n) of out = silu(g) · u */

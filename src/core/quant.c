@@ -627,6 +627,14 @@ static int has_f16c(void) {
 }
 #endif
 
+int gb_cpu_has_f16c(void) {
+#ifdef QUANT_X86
+    return has_f16c();
+#else
+    return 0;
+#endif
+}
+
 #if defined(__x86_64__) /* AMX exists in 64-bit mode only */
 /* CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8); clang's __builtin_cpu_supports does
  * not know them. */

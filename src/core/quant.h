@@ -89,6 +89,8 @@ _Static_assert(sizeof(gb_block_q8_K) == 292, "Q8_K block");
 /* Round to nearest even; overflow gives ±Inf; NaN stays NaN with its sign and the top 9 bits
  * of its payload, quiet bit set (what x86's F16C VCVTPS2PH does). */
 uint16_t gb_fp32_to_fp16(float f);
+/* Whether the CPU converts fp16 in hardware (x86 F16C; with AVX2 on every CPU seen so far). */
+int gb_cpu_has_f16c(void);
 /* Exact (every half is a float). A signaling NaN comes back quiet (as VCVTPH2PS does). */
 float gb_fp16_to_fp32(uint16_t h);
 /* Round to nearest even (subnormals kept); NaN: top 16 bits with the quiet bit set. This is

@@ -185,6 +185,14 @@ static gb_status relay(gb_llm *m, gb_llm_mat *const *w, int n, gb_llm_mat *fused
 static int repack_on = 1;
 void gb_llm_set_repack(int on) { repack_on = on != 0; }
 
+static uint32_t kv_type_next = GB_GGML_F16;
+gb_status gb_llm_set_kv_type(uint32_t type) {
+    if (type != GB_GGML_F16 && type != GB_GGML_F32)
+        return gb_errorf(GB_ERR_ARG, "the KV cache holds f16 or f32, not %s", gb_ggml_type_name(type));
+    kv_type_next = type;
+    return GB_OK;
+}
+
 /* The bytes of the matrices repack re-lays: every one decode multiplies whose type and shape
  * allow it (fused or alone, each is copied once). */
 static size_t relay_bytes(const gb_llm *m) {
@@ -490,9 +498,12 @@ static gb_status alloc_state(gb_llm *m) {
     gb_status rc = GB_OK;
     const size_t B = (size_t)m->n_batch, C = (size_t)m->C, F = (size_t)m->F, KVC = (size_t)m->KVC;
     size_t qkv = C + 2 * KVC, hb = 2 * F > qkv ? 2 * F : qkv;
-    size_t kv = (size_t)m->n_layer * (size_t)m->n_ctx * KVC;
-    m->k_cache = alloc_floats(m, kv, 1, &rc); /* each head's keys are a short stream */
-    m->v_cache = alloc_floats(m, kv, 1, &rc);
+    size_t kv = (size_t)m->n_layer * (size_t)m->n_ctx * KVC; /* elements */
+    m->kv_type = kv_type_next;
+    const size_t kv_floats = (kv * gb_llm_kv_esize(m) + sizeof(float) - 1) / sizeof(float);
+    m->k_cache = alloc_floats(m, kv_floats, 1, &rc); /* each head's keys are a short stream */
+    m->v_cache = alloc_floats(m, kv_floats, 1, &rc);
+    if (m->kv_type == GB_GGML_F16) m->kv_f32 = alloc_f(m, 2 * (size_t)m->n_ctx * (size_t)m->HS, &rc);
     m->x = alloc_f(m, B * C, &rc);
     m->xb = alloc_f(m, B * C, &rc);
     m->q = alloc_f(m, B * C, &rc);
@@ -542,7 +553,7 @@ static gb_status alloc_state(gb_llm *m) {
                 m->rope_sin[(size_t)t * half + i] = (float)sin(a);
             }
     }
-    if (!rc) memset(m->k_cache, 0, kv * sizeof(float)), memset(m->v_cache, 0, kv * sizeof(float));
+    if (!rc) memset(m->k_cache, 0, kv_floats * sizeof(float)), memset(m->v_cache, 0, kv_floats * sizeof(float));
     return rc;
 }
 
@@ -593,7 +604,7 @@ void gb_llm_free(gb_llm *m) {
     if (!m) return;
     for (int i = 0; i < m->n_owned; i++) gb_free(m->owned[i]);
     free(m->owned);
-    gb_free(m->k_cache), gb_free(m->v_cache), gb_free(m->x), gb_free(m->xb), gb_free(m->q);
+    gb_free(m->k_cache), gb_free(m->v_cache), gb_free(m->kv_f32), gb_free(m->x), gb_free(m->xb), gb_free(m->q);
     gb_free(m->k), gb_free(m->v), gb_free(m->att), gb_free(m->hb), gb_free(m->hb2);
     gb_free(m->stat), gb_free(m->scores), gb_free(m->dec), gb_free(m->cursors), gb_free(m->deq), gb_free(m->rope_cos), gb_free(m->rope_sin);
     free(m->layers);
@@ -623,7 +634,8 @@ void gb_llm_get_info(const gb_llm *m, gb_llm_info *out) {
     uint64_t emb = m->token_embd.row_bytes * (uint64_t)m->V;
     uint64_t pos = m->position_embd.data ? m->position_embd.row_bytes * (uint64_t)m->n_ctx_train : 0;
     out->weight_bytes_per_token = m->weight_bytes - emb - pos + (m->tied ? emb : 0);
-    out->kv_bytes_per_pos = 2 * (uint64_t)m->n_layer * (uint64_t)m->KVC * sizeof(float);
+    out->kv_bytes_per_pos = 2 * (uint64_t)m->n_layer * (uint64_t)m->KVC * gb_llm_kv_esize(m);
+    out->kv_type = m->kv_type;
     out->rope_scaling = m->rope ? m->rope_scaling : "none";
     out->rope_freq_scale = m->rope ? m->rope_freq_scale : 1.0f;
     out->rope_freqs = m->rope_freqs != NULL;
@@ -707,6 +719,44 @@ void gb_llm_rope_row(const gb_llm *m, float *x, int nh, int64_t p) {
     }
 }
 
+void gb_llm_kv_store(const gb_llm *m, int l, int g, int64_t pos, const float *k, const float *v) {
+    const size_t HS = (size_t)m->HS, at = (size_t)pos * HS;
+    if (m->kv_type == GB_GGML_F16) {
+        gb_fp16_from_f32_row((uint16_t *)gb_llm_kv_head(m, m->k_cache, l, g) + at, k, (int64_t)HS);
+        gb_fp16_from_f32_row((uint16_t *)gb_llm_kv_head(m, m->v_cache, l, g) + at, v, (int64_t)HS);
+    } else {
+        memcpy((float *)gb_llm_kv_head(m, m->k_cache, l, g) + at, k, HS * sizeof(float));
+        memcpy((float *)gb_llm_kv_head(m, m->v_cache, l, g) + at, v, HS * sizeof(float));
+    }
+}
+
+void gb_llm_attend_row(const gb_llm *m, float *out, float *sc, const float *q, int l, int g, int64_t n) {
+    const float scale = 1.0f / sqrtf((float)m->HS);
+    const void *k = gb_llm_kv_head(m, m->k_cache, l, g), *v = gb_llm_kv_head(m, m->v_cache, l, g);
+    if (m->kv_type == GB_GGML_F16) gb_attention_row_f16(out, sc, q, k, v, n, m->HS, m->HS, scale);
+    else gb_attention_row(out, sc, q, k, v, n, m->HS, m->HS, scale);
+}
+
+/* *K, *V = the first n keys and values of kv head g of layer l as fp32 rows: the cache itself,
+ * or an fp16 cache's converted into kv_f32 (the same floats every attention row reads). */
+static void kv_head_f32(gb_llm *m, int l, int g, int64_t n, const float **K, const float **V) {
+    if (m->kv_type != GB_GGML_F16) {
+        *K = gb_llm_kv_head(m, m->k_cache, l, g), *V = gb_llm_kv_head(m, m->v_cache, l, g);
+        return;
+    }
+    const int64_t e = n * m->HS, piece = 8192, pieces = (e + piece - 1) / piece;
+    float *k = m->kv_f32, *v = k + (size_t)m->n_ctx * (size_t)m->HS;
+    const uint16_t *kh = gb_llm_kv_head(m, m->k_cache, l, g), *vh = gb_llm_kv_head(m, m->v_cache, l, g);
+    const int nt = n_threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && pieces > 1)
+    for (int64_t i = 0; i < pieces; i++) {
+        const int64_t a = i * piece, len = a + piece < e ? piece : e - a;
+        gb_fp16_to_f32_row(k + a, kh + a, len);
+        gb_fp16_to_f32_row(v + a, vh + a, len);
+    }
+    *K = k, *V = v;
+}
+
 /* Prefill attention by GEMM, one head at a time: S (M, n) = Q_h · K_hᵀ, causal softmax by row,
  * att_h (M, HS) = P · V_h, with n = pos + M keys. */
 static void attention_gemm(gb_llm *m, int l, int64_t M, int64_t pos) {
@@ -718,10 +768,11 @@ static void attention_gemm(gb_llm *m, int l, int64_t M, int64_t pos) {
     /* query rows i0..i1 see keys 0 .. pos+i1-1: a chunk's score matrix is (i1-i0, pos+i1) */
     for (int64_t i0 = 0; i0 < M; i0 += m->score_rows) {
         const int64_t i1 = i0 + m->score_rows < M ? i0 + m->score_rows : M, mc = i1 - i0, n = pos + i1;
+        const float *K = NULL, *V = NULL;
         for (int h = 0; h < m->NH; h++) {
             const int g = h / rep;
-            gb_sgemm(0, 1, mc, n, HS, scale, m->q + (size_t)i0 * C + (size_t)h * HS, C, gb_llm_kv_head(m, m->k_cache, l, g),
-                     HS, 0.0f, S, n);
+            if (h % rep == 0) kv_head_f32(m, l, g, n, &K, &V);
+            gb_sgemm(0, 1, mc, n, HS, scale, m->q + (size_t)i0 * C + (size_t)h * HS, C, K, HS, 0.0f, S, n);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && mc * n > 16384)
             for (int64_t i = 0; i < mc; i++) {
                 float *r = S + i * n;
@@ -729,8 +780,7 @@ static void attention_gemm(gb_llm *m, int l, int64_t M, int64_t pos) {
                 gb_softmax_row(r, (int)nk);
                 for (int64_t j = nk; j < n; j++) r[j] = 0.0f;
             }
-            gb_sgemm(0, 0, mc, HS, n, 1.0f, S, n, gb_llm_kv_head(m, m->v_cache, l, g), HS, 0.0f,
-                     m->att + (size_t)i0 * C + (size_t)h * HS, C);
+            gb_sgemm(0, 0, mc, HS, n, 1.0f, S, n, V, HS, 0.0f, m->att + (size_t)i0 * C + (size_t)h * HS, C);
         }
     }
 }
@@ -738,7 +788,6 @@ static void attention_gemm(gb_llm *m, int l, int64_t M, int64_t pos) {
 /* att (M, C): causal attention of the M query rows at positions pos.. over layer l's cache. */
 static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
     const int NH = m->NH, HS = m->HS, rep = m->NH / m->NKV;
-    const float scale = 1.0f / sqrtf((float)HS);
     if (M >= GEMM_MIN_ROWS && m->gemm_attention) {
         attention_gemm(m, l, M, pos);
         return;
@@ -756,8 +805,7 @@ static void attention(gb_llm *m, int l, int64_t M, int64_t pos) {
             const int h = (int)(task % NH), g = h / rep;
             const int64_t n = pos + i + 1; /* keys 0 .. pos+i */
             const float *q = m->q + (size_t)i * (size_t)m->C + (size_t)h * HS;
-            gb_attention_row(m->att + (size_t)i * (size_t)m->C + (size_t)h * HS, sc, q, gb_llm_kv_head(m, m->k_cache, l, g),
-                             gb_llm_kv_head(m, m->v_cache, l, g), n, HS, HS, scale);
+            gb_llm_attend_row(m, m->att + (size_t)i * (size_t)m->C + (size_t)h * HS, sc, q, l, g, n);
         }
     }
 }
@@ -801,10 +849,7 @@ static gb_status eval_batch(gb_llm *m, const uint32_t *tokens, int64_t M, int64_
                 gb_llm_rope_row(m, m->q + i * C, m->NH, pos + i);
                 gb_llm_rope_row(m, m->k + i * KVC, m->NKV, pos + i);
             }
-            for (int g = 0; g < m->NKV; g++) {
-                memcpy(gb_llm_kv_head(m, m->k_cache, l, g) + (size_t)(pos + i) * HS, m->k + i * KVC + g * HS, HS * sizeof(float));
-                memcpy(gb_llm_kv_head(m, m->v_cache, l, g) + (size_t)(pos + i) * HS, m->v + i * KVC + g * HS, HS * sizeof(float));
-            }
+            for (int g = 0; g < m->NKV; g++) gb_llm_kv_store(m, l, g, pos + i, m->k + i * KVC + g * HS, m->v + i * KVC + g * HS);
         }
         attention(m, l, M, pos);
         if ((rc = linear(m, m->xb, m->att, &L->attn_out, L->attn_out_b, M))) return rc;

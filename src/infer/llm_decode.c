@@ -147,15 +147,15 @@ static void ffn_up(const gb_llm *m, worker *w, gb_llm_cursor *c, const gb_llm_la
 static void rope_and_cache(const gb_llm *m, int l, float *q, float *k, const float *v, int64_t pos, int64_t g0,
                            int64_t g1, int64_t h0, int64_t h1) {
     const int HS = m->HS;
+    const size_t row = (size_t)HS * gb_llm_kv_esize(m);
     for (int64_t g = g0; g < g1; g++) {
-        const char *kc = (const char *)(gb_llm_kv_head(m, m->k_cache, l, (int)g) + pos * HS);
-        const char *vc = (const char *)(gb_llm_kv_head(m, m->v_cache, l, (int)g) + pos * HS);
-        for (size_t o = 0; o < (size_t)HS * sizeof(float); o += 64) __builtin_prefetch(kc + o, 1), __builtin_prefetch(vc + o, 1);
+        const char *kc = (const char *)gb_llm_kv_head(m, m->k_cache, l, (int)g) + (size_t)pos * row;
+        const char *vc = (const char *)gb_llm_kv_head(m, m->v_cache, l, (int)g) + (size_t)pos * row;
+        for (size_t o = 0; o < row; o += 64) __builtin_prefetch(kc + o, 1), __builtin_prefetch(vc + o, 1);
     }
     for (int64_t g = g0; g < g1; g++) {
         if (m->rope) gb_llm_rope_row(m, k + g * HS, 1, pos);
-        memcpy(gb_llm_kv_head(m, m->k_cache, l, (int)g) + pos * HS, k + g * HS, (size_t)HS * sizeof(float));
-        memcpy(gb_llm_kv_head(m, m->v_cache, l, (int)g) + pos * HS, v + g * HS, (size_t)HS * sizeof(float));
+        gb_llm_kv_store(m, l, (int)g, pos, k + g * HS, v + g * HS);
     }
     if (m->rope)
         for (int64_t h = h0; h < h1; h++) gb_llm_rope_row(m, q + h * HS, 1, pos);
@@ -164,13 +164,8 @@ static void rope_and_cache(const gb_llm *m, int l, float *q, float *k, const flo
 /* att (C): query heads [h0, h1) against keys 0..pos of layer l. */
 static void attend(gb_llm *m, const worker *w, int l, const float *q, int64_t pos, int64_t h0, int64_t h1) {
     const int HS = m->HS, rep = m->NH / m->NKV;
-    const float scale = 1.0f / sqrtf((float)HS);
     float *sc = m->scores + (size_t)w->t * (size_t)m->n_ctx;
-    for (int64_t h = h0; h < h1; h++) {
-        const int g = (int)(h / rep);
-        gb_attention_row(m->att + h * HS, sc, q + h * HS, gb_llm_kv_head(m, m->k_cache, l, g),
-                         gb_llm_kv_head(m, m->v_cache, l, g), pos + 1, HS, HS, scale);
-    }
+    for (int64_t h = h0; h < h1; h++) gb_llm_attend_row(m, m->att + h * HS, sc, q + h * HS, l, (int)(h / rep), pos + 1);
 }
 
 /* Whether each thread can own whole kv groups: the threads divide them evenly and a head's

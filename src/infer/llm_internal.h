@@ -69,7 +69,9 @@ struct gb_llm {
     size_t x8_cap;              /* bytes planned for them */
     uint64_t x8_bytes;          /* bytes of them */
 
-    float *k_cache, *v_cache;   /* (n_layer, NKV, n_ctx, HS) each: a head's positions contiguous */
+    void *k_cache, *v_cache;    /* (n_layer, NKV, n_ctx, HS) each: a head's positions contiguous */
+    uint32_t kv_type;           /* their elements: GB_GGML_F16 (the default, as llama.cpp) or F32 */
+    float *kv_f32;              /* (2, n_ctx, HS) an fp16 cache's head as fp32, for prefill's GEMM */
     float *rope_cos, *rope_sin; /* (n_ctx, rope_dim/2) */
     float *x, *xb, *q, *att;    /* (B, C) */
     float *k, *v;               /* (B, KVC) */
@@ -90,11 +92,21 @@ struct gb_llm {
 /* Decode's shared products a token: 3 a layer (output projection, FFN up, down) and the output. */
 static inline size_t gb_llm_cursor_slots(const gb_llm *m) { return 3 * (size_t)m->n_layer + 1; }
 
+/* Bytes of one cached element. */
+static inline size_t gb_llm_kv_esize(const gb_llm *m) { return m->kv_type == GB_GGML_F16 ? 2 : 4; }
+
 /* Layer l's cached keys or values (cache: k_cache or v_cache) of kv head g: n_ctx rows of HS
- * floats, so that attention reads one head's history as one sequential stream. */
-static inline float *gb_llm_kv_head(const gb_llm *m, float *cache, int l, int g) {
-    return cache + ((size_t)l * (size_t)m->NKV + (size_t)g) * (size_t)m->n_ctx * (size_t)m->HS;
+ * elements, so that attention reads one head's history as one sequential stream. */
+static inline void *gb_llm_kv_head(const gb_llm *m, void *cache, int l, int g) {
+    return (char *)cache +
+           ((size_t)l * (size_t)m->NKV + (size_t)g) * (size_t)m->n_ctx * (size_t)m->HS * gb_llm_kv_esize(m);
 }
+
+/* The cache rows of kv head g of layer l at position pos: k and v (HS floats each). */
+void gb_llm_kv_store(const gb_llm *m, int l, int g, int64_t pos, const float *k, const float *v);
+/* out (HS) = attention of the query row q over keys 0..n-1 of kv head g of layer l (sc: n
+ * floats of scratch). */
+void gb_llm_attend_row(const gb_llm *m, float *out, float *sc, const float *q, int l, int g, int64_t n);
 
 /* x (C) = the embedding of token tok at position p (+ its learned position row, gpt2). */
 void gb_llm_embed_row(gb_llm *m, float *x, uint32_t tok, int64_t p);

@@ -52,6 +52,21 @@ static double rel_rms(const float *a, const float *b, int64_t n) {
     return s > 0 ? sqrt(d / s) : sqrt(d);
 }
 
+/* The logits of T tokens through m by prefill and token by token, each row's worst
+ * |diff| / max |logit| against the training model's: *pre, *dec. */
+static void logits_vs_training(gb_llm *m, const gb_model *tm, const uint32_t *tok, int T, int64_t V, float *got,
+                               float *one, double *pre, double *dec) {
+    *pre = *dec = INFINITY;
+    if (gb_llm_eval(m, tok, T, 0, got, 1)) return;
+    *pre = rel_max(got, tm->logits, (int64_t)T * V);
+    *dec = 0;
+    for (int t = 0; t < T; t++) {
+        if (gb_llm_eval(m, tok + t, 1, t, one, 0)) *dec = INFINITY;
+        double e = rel_max(one, tm->logits + (size_t)t * (size_t)V, V);
+        if (e > *dec) *dec = e;
+    }
+}
+
 static void check_against_training(const char *preset, int nkv) {
     gb_model_config c = tiny(preset, 300, 64);
     if (nkv) c.n_kv_head = nkv;
@@ -64,13 +79,26 @@ static void check_against_training(const char *preset, int nkv) {
     fill_tokens(tok, tok32, T, c.vocab_size, 11);
     float *got = malloc(sizeof(float) * T * (size_t)c.vocab_size);
     float *one = malloc(sizeof(float) * (size_t)c.vocab_size);
+    /* an fp16 KV cache (the default) rounds k and v: logits within 2e-3 */
     gb_llm *m = NULL;
     CHECK_OK(gb_llm_load(&m, path, 0));
+    CHECK_OK(gb_model_forward(tm, tok32, NULL, 1, T));
+    if (m && got && one) {
+        double pre, dec;
+        logits_vs_training(m, tm, tok, T, c.vocab_size, got, one, &pre, &dec);
+        printf("    %s (NKV %d), fp16 KV cache: prefill %.2e, decode %.2e\n", preset, c.n_kv_head, pre, dec);
+        CHECK(pre <= 2e-3 && dec <= 2e-3);
+    }
+    gb_llm_free(m);
+    /* with an fp32 cache, the training model's numbers */
+    m = NULL;
+    CHECK_OK(gb_llm_set_kv_type(GB_GGML_F32));
+    CHECK_OK(gb_llm_load(&m, path, 0));
+    CHECK_OK(gb_llm_set_kv_type(GB_GGML_F16));
     if (m && got && one) {
         CHECK_STR(gb_llm_arch(m), c.arch);
         CHECK_EQ_INT(gb_llm_n_ctx(m), 64);
         CHECK_EQ_INT(gb_llm_n_vocab(m), 300);
-        CHECK_OK(gb_model_forward(tm, tok32, NULL, 1, T));
         CHECK_OK(gb_llm_eval(m, tok, T, 0, got, 1));
         const int64_t n = (int64_t)T * c.vocab_size;
         double r = rel_max(got, tm->logits, n);
@@ -124,8 +152,10 @@ static const char *write_llama256(gb_model_config *c, const char *name, int n_ct
 
 /* Matrices re-laid for decode (interleaved by 8 rows) change nothing but the float order of
  * decode: prefill has the same bits, decode agrees to rounding, and the off switch keeps the
- * file's layout. */
+ * file's layout. With an fp32 KV cache: an fp16 one would round the last-bit differences of k
+ * and v to whole fp16 steps. */
 TEST(infer_llm_repack_same_logits) {
+    CHECK_OK(gb_llm_set_kv_type(GB_GGML_F32));
     gb_model_config c;
     const char *f32 = write_llama256(&c, "rp-f32.gguf", 64, 11);
     REQUIRE(f32);
@@ -166,6 +196,7 @@ TEST(infer_llm_repack_same_logits) {
         if (!(e < 1e-4)) gb_test_fail(__FILE__, __LINE__, "%s: decode differs by %g", gb_ggml_type_name(types[k]), e);
         for (int on = 0; on < 2; on++) free(pre[on]), free(dec[on]);
     }
+    CHECK_OK(gb_llm_set_kv_type(GB_GGML_F16));
 }
 
 /* Decode (one token: one parallel region, each thread its rows and heads, src/infer/llm_decode.c)
@@ -432,7 +463,8 @@ TEST(infer_llm_tied_output_and_info) {
         gb_llm_get_info(m, &info);
         CHECK_EQ_INT(info.n_params, tm->n_params);
         CHECK_EQ_INT(info.n_layer, 2);
-        CHECK_EQ_INT(info.kv_bytes_per_pos, 2 * 2 * 128 * 4);
+        CHECK_EQ_INT(info.kv_bytes_per_pos, 2 * 2 * 128 * 2); /* fp16 */
+        CHECK_EQ_INT(info.kv_type, GB_GGML_F16);
         CHECK(gb_llm_tokenizer(m) == NULL);
         CHECK_EQ_INT(gb_llm_bos(m), -1);
     }

@@ -1,5 +1,6 @@
 /* The model commands end to end on a tiny model: init → info → quantize → perplexity →
  * generate, their usage errors (exit 2) and failures (exit 1, one line). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,4 +107,32 @@ TEST(infer_cli_no_repack_same_perplexity) {
     const char *a = out ? strstr(out, "\"ppl\":") : NULL, *b = out2 ? strstr(out2, "\"ppl\":") : NULL;
     CHECK(a && b && !strncmp(a, b, 24));
     free(out), free(out2), free(err);
+}
+
+/* --kv-type: the fp16 cache (the default) and the fp32 one give perplexities a rounding apart;
+ * another type is a usage error. */
+TEST(infer_cli_kv_type) {
+    const char *m = tiny_model();
+    const char *txt = gb_test_path("%s/cli-text-kv.txt", gb_test_tmpdir());
+    FILE *fp = fopen(txt, "w");
+    REQUIRE(fp);
+    for (int i = 0; i < 30; i++) fprintf(fp, "In the beginning was the Word, and the Word was with God. %d\n", i);
+    fclose(fp);
+    char *out = NULL, *err = NULL, *out2 = NULL;
+    const char *p16[] = {"perplexity", "-m", m, "-f", txt, "--ctx", "32", "--json", NULL};
+    const char *p32[] = {"perplexity", "-m", m, "-f", txt, "--ctx", "32", "--json", "--kv-type", "f32", NULL};
+    CHECK_EQ_INT(run(p16, &out, &err), 0);
+    free(err);
+    CHECK_EQ_INT(run(p32, &out2, &err), 0);
+    free(err);
+    const char *a = out ? strstr(out, "\"ppl\":") : NULL, *b = out2 ? strstr(out2, "\"ppl\":") : NULL;
+    REQUIRE(a && b);
+    const double x = strtod(a + 6, NULL), y = strtod(b + 6, NULL);
+    printf("    perplexity, fp16 KV %.6f, fp32 KV %.6f\n", x, y);
+    CHECK(x > 1 && fabs(x - y) <= 1e-3 * y);
+    free(out), free(out2);
+    const char *bad[] = {"perplexity", "-m", m, "-f", txt, "--kv-type", "q8_0", NULL};
+    CHECK_EQ_INT(run(bad, &out, &err), 2);
+    CHECK(err && strstr(err, "--kv-type wants f16 or f32"));
+    free(out), free(err);
 }

@@ -118,7 +118,9 @@ static float *eval_file(const char *path) {
     fill_tokens(tok, tok32, 23);
     float *out = malloc(sizeof(float) * T * V);
     gb_llm *m = NULL;
+    gb_llm_set_kv_type(GB_GGML_F32); /* the training model's numbers */
     gb_status rc = gb_llm_load(&m, path, 0);
+    gb_llm_set_kv_type(GB_GGML_F16);
     if (rc || !out || gb_llm_eval(m, tok, T, 0, out, 1)) {
         gb_test_fail(__FILE__, __LINE__, "eval of %s failed: %s", path, gb_last_error());
         free(out);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/kernels.h"
+#include "core/quant.h"
 #include "glassbox/rng.h"
 #include "glassbox/sys.h"
 #include "test.h"
@@ -232,6 +233,37 @@ TEST(model_kernels_attention_row_simd_vs_scalar) {
             close_rel("attention_row p", s1, s0, n, 3e-5);
             free(q), free(k), free(v), free(o0), free(o1), free(s0), free(s1);
         }
+}
+
+/* The fp16 cache's attention row is the fp32 one on the fp16 values, to the bit, scalar and
+ * AVX2: the loads convert exactly and the arithmetic is the same (odd head sizes: the masked
+ * tail). */
+TEST(model_kernels_attention_row_f16_is_f32_on_its_values) {
+    const int heads[] = {1, 8, 33, 64, 80, 128};
+    const int64_t ns[] = {1, 2, 3, 17, 130};
+    for (int mode = 0; mode < 2; mode++) {
+        if (mode && !gb_kernels_use_simd(1)) break;
+        gb_kernels_use_simd(mode);
+        for (size_t a = 0; a < sizeof heads / sizeof heads[0]; a++)
+            for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+                const int HS = heads[a];
+                const int64_t n = ns[b], ld = HS + 8, len = n * ld;
+                float *q = rand_buf(HS, 1.0f, 1 + a), *k = rand_buf(len, 1.0f, 2 + b), *v = rand_buf(len, 1.0f, 3 + a);
+                uint16_t *k16 = malloc(sizeof(uint16_t) * (size_t)len), *v16 = malloc(sizeof(uint16_t) * (size_t)len);
+                float o32[128], o16[128], s32[130], s16[130];
+                REQUIRE(k16 && v16);
+                gb_fp16_from_f32_row(k16, k, len), gb_fp16_to_f32_row(k, k16, len);
+                gb_fp16_from_f32_row(v16, v, len), gb_fp16_to_f32_row(v, v16, len);
+                const float scale = 1.0f / sqrtf((float)HS);
+                gb_attention_row(o32, s32, q, k, v, n, ld, HS, scale);
+                gb_attention_row_f16(o16, s16, q, k16, v16, n, ld, HS, scale);
+                if (memcmp(o32, o16, sizeof(float) * (size_t)HS) || memcmp(s32, s16, sizeof(float) * (size_t)n))
+                    gb_test_fail(__FILE__, __LINE__, "%s: HS %d, %lld keys: fp16 row differs", mode ? "avx2" : "scalar",
+                                 HS, (long long)n);
+                free(q), free(k), free(v), free(k16), free(v16);
+            }
+    }
+    gb_kernels_use_simd(1);
 }
 
 TEST(model_kernels_simd_threads_bit_identical) {
