@@ -209,12 +209,11 @@ static size_t relay_bytes(const gb_llm *m) {
 
 /* The matrices decode multiplies, re-laid interleaved by 8 rows where their type and shape
  * allow (F32 moved as it is), into one arena of transparent huge pages where the kernel has
- * them: a token streams
- * every page of it, and with 4 KiB pages each is a TLB miss (decode at 2 threads, alternated
- * with 4 KiB pages in one process: 110M layout 1.03-1.07x, 1.1B 0.98-1.03x). q, k, v become
- * one fused qkv matrix (one product instead of three, as gpt2's), and gate and up share a
- * buffer that decode multiplies in one product. Not the embedding table, which is read by
- * rows, nor a tied output that is that same tensor. */
+ * them: a token streams every page of it, and with 4 KiB pages each is a TLB miss (decode at
+ * 2 threads, alternated with 4 KiB pages in one process: 110M layout 1.03-1.07x, 1.1B
+ * 0.98-1.03x). q, k, v become one fused qkv matrix (one product instead of three, as
+ * gpt2's), and gate and up share a buffer that decode multiplies in one product. Not the
+ * embedding table, which is read by rows, nor a tied output that is that same tensor. */
 static gb_status repack(gb_llm *m) {
     if (!repack_on || !strcmp(gb_quant_kernel_name(), "scalar")) return GB_OK;
     const size_t need = relay_bytes(m);
