@@ -150,10 +150,10 @@ static const char *write_llama256(gb_model_config *c, const char *name, int n_ct
     return tm ? path : NULL;
 }
 
-/* Matrices re-laid for decode (interleaved by 8 rows) change nothing but the float order of
- * decode: prefill has the same bits, decode agrees to rounding, and the off switch keeps the
- * file's layout. With an fp32 KV cache: an fp16 one would round the last-bit differences of k
- * and v to whole fp16 steps. */
+/* Matrices re-laid for decode (interleaved by 8 rows; F32 moved as they are, q/k/v and
+ * gate/up fused) change nothing but the float order of decode: prefill has the same bits,
+ * decode agrees to rounding, and the off switch keeps the file's layout. With an fp32 KV
+ * cache: an fp16 one would round the last-bit differences of k and v to whole fp16 steps. */
 TEST(infer_llm_repack_same_logits) {
     CHECK_OK(gb_llm_set_kv_type(GB_GGML_F32));
     gb_model_config c;
@@ -164,10 +164,10 @@ TEST(infer_llm_repack_same_logits) {
     fill_tokens(tok, NULL, T, c.vocab_size, 9);
     const size_t n = (size_t)T * (size_t)c.vocab_size;
     float *pre[2], *dec[2];
-    static const uint32_t types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K, GB_GGML_F16};
+    static const uint32_t types[] = {GB_GGML_Q8_0, GB_GGML_Q4_0, GB_GGML_Q4_K, GB_GGML_Q6_K, GB_GGML_F16, GB_GGML_F32};
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
-        const char *qp = gb_test_path("%s/rp-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
-        CHECK_OK(gb_llm_quantize(f32, qp, types[k], 0));
+        const char *qp = types[k] == GB_GGML_F32 ? f32 : gb_test_path("%s/rp-%s.gguf", gb_test_tmpdir(), gb_ggml_type_name(types[k]));
+        if (types[k] != GB_GGML_F32) CHECK_OK(gb_llm_quantize(f32, qp, types[k], 0));
         for (int on = 0; on < 2; on++) {
             pre[on] = malloc(n * sizeof(float)), dec[on] = malloc(n * sizeof(float));
             gb_llm_set_repack(on);
