@@ -343,6 +343,26 @@ void gb_silu_mul_inplace(float *g, const float *restrict u, int64_t n) {
     }
 }
 
+/* Element i of an fp32 (f16 0) or fp16 cache. */
+static inline float kv_at(const void *p, int64_t i, int f16) {
+    return f16 ? gb_fp16_to_fp32(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+}
+
+/* The attention row's scalar loop over either cache. */
+static void attention_row_ref(float *restrict out, float *restrict scores, const float *restrict q,
+                              const void *restrict k, const void *restrict v, int64_t n, int64_t ld, int HS,
+                              float scale, int f16) {
+    for (int64_t j = 0; j < n; j++) {
+        float d = 0;
+        for (int i = 0; i < HS; i++) d += q[i] * kv_at(k, j * ld + i, f16);
+        scores[j] = d * scale;
+    }
+    gb_softmax_row(scores, (int)n);
+    memset(out, 0, (size_t)HS * sizeof(float));
+    for (int64_t j = 0; j < n; j++)
+        for (int i = 0; i < HS; i++) out[i] += scores[j] * kv_at(v, j * ld + i, f16);
+}
+
 void gb_attention_row(float *restrict out, float *restrict scores, const float *restrict q,
                       const float *restrict k, const float *restrict v, int64_t n, int64_t ld, int HS,
                       float scale) {
@@ -352,15 +372,7 @@ void gb_attention_row(float *restrict out, float *restrict scores, const float *
         return;
     }
 #endif
-    for (int64_t j = 0; j < n; j++) {
-        float d = 0;
-        for (int i = 0; i < HS; i++) d += q[i] * k[j * ld + i];
-        scores[j] = d * scale;
-    }
-    gb_softmax_row(scores, (int)n);
-    memset(out, 0, (size_t)HS * sizeof(float));
-    for (int64_t j = 0; j < n; j++)
-        for (int i = 0; i < HS; i++) out[i] += scores[j] * v[j * ld + i];
+    attention_row_ref(out, scores, q, k, v, n, ld, HS, scale, 0);
 }
 
 void gb_attention_row_f16(float *restrict out, float *restrict scores, const float *restrict q,
@@ -372,15 +384,7 @@ void gb_attention_row_f16(float *restrict out, float *restrict scores, const flo
         return;
     }
 #endif
-    for (int64_t j = 0; j < n; j++) {
-        float d = 0;
-        for (int i = 0; i < HS; i++) d += q[i] * gb_fp16_to_fp32(k[j * ld + i]);
-        scores[j] = d * scale;
-    }
-    gb_softmax_row(scores, (int)n);
-    memset(out, 0, (size_t)HS * sizeof(float));
-    for (int64_t j = 0; j < n; j++)
-        for (int i = 0; i < HS; i++) out[i] += scores[j] * gb_fp16_to_fp32(v[j * ld + i]);
+    attention_row_ref(out, scores, q, k, v, n, ld, HS, scale, 1);
 }
 
 void gb_softmax_row(float *x, int n) {
