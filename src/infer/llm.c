@@ -188,7 +188,7 @@ void gb_llm_set_repack(int on) { repack_on = on != 0; }
 static uint32_t kv_type_next = GB_GGML_F16;
 gb_status gb_llm_set_kv_type(uint32_t type) {
     if (type != GB_GGML_F16 && type != GB_GGML_F32)
-        return gb_errorf(GB_ERR_ARG, "the KV cache holds f16 or f32, not %s", gb_ggml_type_name(type));
+        return gb_errorf(GB_ERR_ARG, "the KV cache holds f16 or f32, not %s", type_name(type));
     kv_type_next = type;
     return GB_OK;
 }

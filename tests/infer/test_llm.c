@@ -465,6 +465,7 @@ TEST(infer_llm_tied_output_and_info) {
         CHECK_EQ_INT(info.n_layer, 2);
         CHECK_EQ_INT(info.kv_bytes_per_pos, 2 * 2 * 128 * 2); /* fp16 */
         CHECK_EQ_INT(info.kv_type, GB_GGML_F16);
+        CHECK(gb_llm_set_kv_type(GB_GGML_Q8_0) == GB_ERR_ARG && gb_llm_set_kv_type(999) == GB_ERR_ARG);
         CHECK(gb_llm_tokenizer(m) == NULL);
         CHECK_EQ_INT(gb_llm_bos(m), -1);
     }
