@@ -179,8 +179,7 @@ static void report_memory(const gb_llm *m, const gb_llm_info *info, int64_t ctx)
     printf("%-5s memory | peak RSS %.1f MiB %s bound %.1f MiB = file %.1f + KV %.1f (n_ctx %lld) + 64 | %s | "
            "now: file-backed %.1f MiB, anonymous %.1f MiB; gb_llm buffers %.1f MiB = KV %.1f (%s) + batch activations %.1f "
            "(n_batch %lld) + scores %.1f + dequant panel %.1f + rope %.1f + decode scratch %.2f + fp32 KV head %.2f; "
-           "matrices re-laid for "
-           "decode %.1f MiB\n",
+           "matrices re-laid for decode %.1f MiB\n",
            main_type(m), peak / MiB, peak <= bound ? "<=" : ">", bound / MiB, file / MiB, kv / MiB, (long long)ctx,
            peak <= bound ? "PASS" : "FAIL", proc_status_bytes("RssFile") / MiB, proc_status_bytes("RssAnon") / MiB,
            bufs / MiB, kv_alloc / MiB, info->kv_type == GB_GGML_F16 ? "f16" : "f32", act / MiB, (long long)m->n_batch,
