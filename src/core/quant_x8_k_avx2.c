@@ -35,16 +35,6 @@ X8_TGT static inline __m256i bcast_i16x2(const int16_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/* v, materialised in a register here (an empty asm; no instruction). On weight loads: gcc 12
- * otherwise folds the load into the first of its two uses as a memory operand and loads it
- * again for the second (two vector loads per 32 bytes). On running sums: gcc otherwise
- * reassociates the chain of adds into a tree whose partial sums spill to the stack. Together
- * 4-5 % faster with the weights in L1 (Zen 3). */
-X8_TGT static inline __m256i in_reg(__m256i v) {
-    __asm__("" : "+x"(v));
-    return v;
-}
-
 /* x8_prefetch of piece k of `parts` equal pieces of the block at b (size bytes), issued by the
  * loop step that reads about that share of the block: the same lines at the same distance as
  * x8_prefetch(b, size), but spread out instead of all of the block's 18 (Q4_K) or 26 (Q6_K)
